@@ -1,0 +1,75 @@
+"""What the commands share: the error boundary, the project option, progress, tables."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from qualcode.errors import QualcodeError
+from qualcode.store import Store, open_project
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@contextlib.contextmanager
+def error_boundary() -> Iterator[None]:
+    """Turn a QualcodeError into one line on stderr and its exit status; bugs keep tracebacks."""
+    try:
+        yield
+    except QualcodeError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+def project_path(ctx: click.Context) -> Path:
+    return Path(ctx.find_root().params["project"])
+
+
+@contextlib.contextmanager
+def project(ctx: click.Context) -> Iterator[Store]:
+    """Open the project named by --project, inside the error boundary."""
+    with error_boundary():
+        store = open_project(project_path(ctx))
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+@contextlib.contextmanager
+def progress_bar(total: int | None, desc: str) -> Iterator[Callable[[str], None]]:
+    """A tqdm bar on stderr (hidden when stderr is not a terminal) fed by a callback."""
+    bar = tqdm(total=total, desc=desc, unit="file", file=sys.stderr, disable=None, leave=False)
+
+    def step(label: str) -> None:
+        bar.set_postfix_str(label[-40:], refresh=False)
+        bar.update(1)
+
+    try:
+        yield step
+    finally:
+        bar.close()
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain aligned text table; numbers right-aligned."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [
+        all(isinstance(r[i], int | float) for r in rows) and bool(rows) for i in range(len(headers))
+    ]
+
+    def fmt(row: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric, strict=True)
+        ).rstrip()
+
+    lines = [fmt(cells[0]), "  ".join("-" * w for w in widths)]
+    lines += [fmt(r) for r in cells[1:]]
+    return "\n".join(lines)

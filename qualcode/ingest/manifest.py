@@ -1,0 +1,198 @@
+"""Manifests: per-file metadata (site, participant, group, tier, ...) in YAML or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qualcode.errors import ManifestError
+from qualcode.ingest.normalise import decode, normalise
+from qualcode.types import CONSENT_VALUES, TIERS
+
+MANIFEST_NAMES = ("manifest.yaml", "manifest.yml", "manifest.csv")
+# Fields a manifest entry (or a transcript's front matter) may carry.
+FIELDS = (
+    "file",
+    "site",
+    "participant",
+    "stakeholder_group",
+    "role",
+    "organisation",
+    "tier",
+    "wave",
+    "date",
+    "consent",
+    "language",
+    "notes",
+    "interviewer_labels",
+    "text_column",
+    "id_column",
+)
+
+
+@dataclass(slots=True)
+class ManifestEntry:
+    file: Path
+    fields: dict[str, Any]
+    line: int
+
+
+@dataclass(slots=True)
+class Manifest:
+    path: Path
+    entries: dict[Path, ManifestEntry] = field(default_factory=dict)
+    interviewer_labels: tuple[str, ...] | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def entry_for(self, file: Path) -> ManifestEntry | None:
+        return self.entries.get(file.resolve())
+
+
+def validate_fields(
+    fields: dict[str, Any], origin: Path | str, line: int | None, prefix: str = ""
+) -> None:
+    """Check values shared by manifests and front matter: tier, consent, label lists."""
+    tier = fields.get("tier")
+    if tier is not None and str(tier) not in TIERS:
+        raise ManifestError(
+            origin, f"tier {tier!r} is not one of {', '.join(TIERS)}", line=line,
+            field=f"{prefix}tier",
+        )
+    consent = fields.get("consent")
+    if consent is not None and str(consent) not in CONSENT_VALUES:
+        raise ManifestError(
+            origin, f"consent {consent!r} is not one of {', '.join(CONSENT_VALUES)}", line=line,
+            field=f"{prefix}consent",
+        )
+    labels = fields.get("interviewer_labels")
+    if labels is not None and not isinstance(labels, list | tuple):
+        raise ManifestError(
+            origin, "interviewer_labels must be a list", line=line,
+            field=f"{prefix}interviewer_labels",
+        )
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read a YAML or CSV manifest; every problem names the manifest's line and field."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ManifestError(path, f"cannot read ({exc.strerror})") from exc
+    text = normalise(decode(data, path))
+    if path.suffix.lower() == ".csv":
+        rows = _csv_rows(text, path)
+        manifest = Manifest(path)
+    else:
+        rows, manifest = _yaml_rows(text, path)
+    for index, (line, fields) in enumerate(rows):
+        prefix = f"documents[{index}]."
+        unknown = sorted(set(fields) - set(FIELDS))
+        if unknown:
+            raise ManifestError(
+                path, f"unknown field (known: {', '.join(FIELDS)})", line=line,
+                field=prefix + unknown[0],
+            )
+        name = fields.get("file")
+        if not name:
+            raise ManifestError(path, "missing", line=line, field=prefix + "file")
+        file = (path.parent / str(name)).resolve()
+        if not file.is_file():
+            raise ManifestError(path, f"file {name!r} does not exist", line=line, field=prefix + "file")
+        if file in manifest.entries:
+            raise ManifestError(
+                path, f"file {name!r} is listed twice (first at line "
+                f"{manifest.entries[file].line})", line=line, field=prefix + "file",
+            )
+        validate_fields(fields, path, line, prefix)
+        clean = {k: v for k, v in fields.items() if v not in (None, "") and k != "file"}
+        manifest.entries[file] = ManifestEntry(file=file, fields=clean, line=line)
+    _check_pseudonym_sites(manifest)
+    return manifest
+
+
+def _check_pseudonym_sites(manifest: Manifest) -> None:
+    sites: dict[str, tuple[str, int]] = {}
+    for entry in manifest.entries.values():
+        pseudonym, site = entry.fields.get("participant"), entry.fields.get("site")
+        if not pseudonym or not site:
+            continue
+        key = str(pseudonym)
+        if key in sites and sites[key][0] != str(site):
+            raise ManifestError(
+                manifest.path,
+                f"participant {key!r} is at site {site!r} here but at {sites[key][0]!r} on line "
+                f"{sites[key][1]}; one pseudonym cannot belong to two sites",
+                line=entry.line,
+                field="participant",
+            )
+        sites.setdefault(key, (str(site), entry.line))
+
+
+def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for row in reader:
+            if None in row:
+                raise ManifestError(path, "more fields than the header has", line=reader.line_num)
+            rows.append((reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items()}))
+    except csv.Error as exc:
+        raise ManifestError(path, f"malformed CSV ({exc})", line=reader.line_num) from exc
+    if not reader.fieldnames or "file" not in [f.strip() for f in reader.fieldnames]:
+        raise ManifestError(path, "the header must have a 'file' column", line=1, field="file")
+    return rows
+
+
+def _yaml_rows(text: str, path: Path) -> tuple[list[tuple[int, dict[str, Any]]], Manifest]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ManifestError(
+            path, f"not valid YAML ({getattr(exc, 'problem', exc)})",
+            line=mark.line + 1 if mark else None,
+        ) from exc
+    manifest = Manifest(path)
+    if isinstance(data, list):
+        entries, entry_nodes, defaults = data, node.value, {}
+    elif isinstance(data, dict) and isinstance(data.get("documents"), list):
+        entries = data["documents"]
+        entry_nodes = next(v for k, v in node.value if k.value == "documents").value
+        defaults = data.get("defaults") or {}
+        unknown = sorted(set(data) - {"documents", "defaults", "interviewer_labels"})
+        if unknown:
+            raise ManifestError(path, "unknown top-level field", field=unknown[0])
+        if not isinstance(defaults, dict):
+            raise ManifestError(path, "must be a mapping", field="defaults")
+        labels = data.get("interviewer_labels")
+        if labels is not None:
+            if not isinstance(labels, list):
+                raise ManifestError(path, "must be a list", field="interviewer_labels")
+            manifest.interviewer_labels = tuple(str(x) for x in labels)
+    else:
+        raise ManifestError(path, "expected a list of entries or a mapping with 'documents'")
+    rows = []
+    for index, (entry, entry_node) in enumerate(zip(entries, entry_nodes, strict=True)):
+        line = entry_node.start_mark.line + 1
+        if not isinstance(entry, dict):
+            raise ManifestError(path, "each entry must be a mapping", line=line,
+                                field=f"documents[{index}]")
+        rows.append((line, {**defaults, **entry}))
+    return rows, manifest
+
+
+def find_manifest(folder: Path) -> Path | None:
+    for name in MANIFEST_NAMES:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None

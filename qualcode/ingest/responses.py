@@ -1,0 +1,101 @@
+"""CSV files of open-ended survey or consultation responses: one document per response."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from qualcode.errors import TranscriptError
+from qualcode.ingest.normalise import read_text
+from qualcode.ingest.options import ReadOptions
+from qualcode.types import ParsedDocument, Segment
+
+# Tried in order when --text-column is not given.
+TEXT_COLUMN_GUESSES = ("response", "text", "answer", "comment", "comments")
+# Columns that describe the respondent rather than the response.
+PARTICIPANT_COLUMNS = {
+    "site": "site",
+    "stakeholder_group": "stakeholder_group",
+    "group": "stakeholder_group",
+    "role": "role",
+    "organisation": "organisation",
+    "organization": "organisation",
+    "tier": "tier",
+}
+
+
+def read_csv(path: Path, options: ReadOptions) -> list[ParsedDocument]:
+    """Read one response per row; the other columns become metadata.
+
+    Each response is its own document (``survey.csv#S001``) with one respondent segment, so a
+    response belongs to a site and a respondent just as an interview does.
+    """
+    text = read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    if not header:
+        raise TranscriptError(path, "no header row", line=1)
+    text_column = options.text_column or next(
+        (c for c in header if c.strip().casefold() in TEXT_COLUMN_GUESSES), None
+    )
+    if text_column is None or text_column not in header:
+        wanted = options.text_column or "a text column (response, text, answer or comment)"
+        raise TranscriptError(
+            path, f"no column {wanted!r}; columns are {', '.join(header)}", line=1,
+            field="--text-column",
+        )
+    if options.id_column and options.id_column not in header:
+        raise TranscriptError(
+            path, f"no column {options.id_column!r}; columns are {', '.join(header)}", line=1,
+            field="--id-column",
+        )
+    documents: list[ParsedDocument] = []
+    seen: dict[str, int] = {}
+    skipped = 0
+    try:
+        for row in reader:
+            line = reader.line_num
+            if None in row:
+                raise TranscriptError(path, "more fields than the header has", line=line)
+            response = (row.get(text_column) or "").strip()
+            if not response:
+                skipped += 1
+                continue
+            row_id = (row.get(options.id_column) or "").strip() if options.id_column else ""
+            row_id = row_id or f"row{line}"
+            if row_id in seen:
+                raise TranscriptError(
+                    path, f"id {row_id!r} repeats line {seen[row_id]}", line=line,
+                    field=options.id_column,
+                )
+            seen[row_id] = line
+            meta: dict[str, object] = dict(options.defaults)
+            meta.update({k: v for k, v in row.items() if k != text_column and v not in (None, "")})
+            meta["participant"] = meta.get("participant") or row_id
+            meta["csv_line"] = line
+            documents.append(
+                ParsedDocument(
+                    path=f"{options.key}#{row_id}",
+                    source=str(path),
+                    format="csv",
+                    text=response,
+                    segments=[
+                        Segment(
+                            start=0,
+                            end=len(response),
+                            text=response,
+                            speaker=str(meta["participant"]),
+                            participant=str(meta["participant"]),
+                        )
+                    ],
+                    metadata=meta,
+                )
+            )
+    except csv.Error as exc:
+        raise TranscriptError(path, f"malformed CSV ({exc})", line=reader.line_num) from exc
+    if not documents:
+        raise TranscriptError(path, f"no responses in column {text_column!r}")
+    if skipped:
+        documents[0].warnings.append(f"{skipped} empty responses skipped")
+    return documents

@@ -1,0 +1,42 @@
+"""Plain text and Markdown transcripts with speaker labels and optional YAML front matter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qualcode.errors import TranscriptError
+from qualcode.ingest.normalise import read_text, split_front_matter
+from qualcode.ingest.options import ReadOptions
+from qualcode.ingest.turns import segment_text
+from qualcode.types import ParsedDocument
+
+
+def read_txt(path: Path, options: ReadOptions) -> list[ParsedDocument]:
+    """Read a ``.txt`` or ``.md`` transcript; the front matter becomes document metadata."""
+    text = read_text(path)
+    meta, body, _ = split_front_matter(text, path)
+    if not body.strip():
+        raise TranscriptError(path, "no transcript text after the front matter")
+    labels = meta.get("interviewer_labels")
+    interviewer_labels = (
+        tuple(str(x) for x in labels) if isinstance(labels, list) else options.interviewer_labels
+    )
+    respondent = options.respondent or _str(meta.get("participant"))
+    segments, warnings = segment_text(
+        body, interviewer_labels=interviewer_labels, respondent=respondent
+    )
+    return [
+        ParsedDocument(
+            path=options.key,
+            source=str(path),
+            format=path.suffix.lower().lstrip("."),
+            text=body,
+            segments=segments,
+            metadata=meta,
+            warnings=warnings,
+        )
+    ]
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)

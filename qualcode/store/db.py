@@ -1,0 +1,153 @@
+"""Opening, creating and migrating the project store, and the one transaction helper."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from qualcode.errors import StoreError
+from qualcode.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+DEFAULT_PROJECT = "qualcode.db"
+
+
+class Store:
+    """A connection to one project file, with ``atomic()`` for all-or-nothing writes."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._depth = 0
+
+    # sqlite3's own implicit transactions are switched off (isolation_level=None) so that
+    # BEGIN/COMMIT below are the only ones: a command's writes either all land or none do.
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[sqlite3.Connection]:
+        """Run the block in one transaction; roll back on any exception.
+
+        Nested calls use savepoints, so a helper that is atomic on its own can be called
+        inside a larger command without committing early.
+        """
+        if self._depth == 0:
+            # IMMEDIATE takes the write lock now, so a second writer fails at once with
+            # "database is locked" instead of half-way through.
+            self.conn.execute("BEGIN IMMEDIATE")
+        else:
+            self.conn.execute(f"SAVEPOINT sp{self._depth}")
+        self._depth += 1
+        try:
+            yield self.conn
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self.conn.execute("ROLLBACK")
+            else:
+                self.conn.execute(f"ROLLBACK TO sp{self._depth}")
+                self.conn.execute(f"RELEASE sp{self._depth}")
+            raise
+        else:
+            self._depth -= 1
+            if self._depth == 0:
+                self.conn.execute("COMMIT")
+            else:
+                self.conn.execute(f"RELEASE sp{self._depth}")
+
+    def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: not a qualcode project ({exc})") from exc
+    return conn
+
+
+def _migrate(store: Store) -> None:
+    version = store.schema_version
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{store.path}: schema version {version} is newer than this qualcode "
+            f"understands ({SCHEMA_VERSION}); upgrade qualcode to open it"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        # executescript would COMMIT first; run statements one by one inside our transaction
+        # so a failing migration leaves the store at its old version.
+        with store.atomic() as conn:
+            for statement in _statements(MIGRATIONS[number]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+
+
+def _statements(script: str) -> Iterator[str]:
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            buffer = ""
+            if statement:
+                yield statement
+
+
+def create_project(path: str | Path) -> Store:
+    """Create a new, empty project file; refuse to overwrite one that exists."""
+    path = Path(path)
+    if path.exists():
+        raise StoreError(f"{path}: already exists; use it with --project or choose another path")
+    if not path.parent.exists():
+        raise StoreError(f"{path.parent}: folder does not exist")
+    store = Store(_connect(path), path)
+    _migrate(store)
+    return store
+
+
+def open_project(path: str | Path) -> Store:
+    """Open an existing project, applying pending migrations; refuse missing or newer ones."""
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(
+            f"{path}: no qualcode project here; run 'qualcode init' first or pass --project PATH"
+        )
+    store = Store(_connect(path), path)
+    try:
+        tables = {
+            r[0] for r in store.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    except sqlite3.DatabaseError as exc:
+        store.close()
+        raise StoreError(f"{path}: not a qualcode project ({exc})") from exc
+    if store.schema_version == 0 and tables:
+        store.close()
+        raise StoreError(f"{path}: an SQLite file, but not a qualcode project")
+    try:
+        _migrate(store)
+    except StoreError:
+        store.close()
+        raise
+    return store
+
+
+def open_or_create(path: str | Path) -> Store:
+    path = Path(path)
+    return open_project(path) if path.exists() else create_project(path)

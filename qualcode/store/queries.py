@@ -1,0 +1,307 @@
+"""Reads and writes on the project store. Callers wrap writes in ``store.atomic()``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from qualcode import __version__
+from qualcode.errors import InputError, QualcodeError
+from qualcode.store.db import Store
+from qualcode.types import Participant, ParsedDocument
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def start_run(
+    store: Store,
+    command: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    codebook_hash: str | None = None,
+    coder: str | None = None,
+) -> int:
+    cur = store.execute(
+        "INSERT INTO runs (command, version, parameters, codebook_hash, coder, started_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            command,
+            __version__,
+            json.dumps(parameters or {}, sort_keys=True, default=str),
+            codebook_hash,
+            coder,
+            now(),
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+def finish_run(store: Store, run_id: int) -> None:
+    store.execute(
+        "UPDATE runs SET finished_at = ?, status = 'finished' WHERE id = ?", (now(), run_id)
+    )
+
+
+def upsert_participant(store: Store, person: Participant, *, origin: str) -> int:
+    """Return the id of the participant, creating it or filling in missing fields.
+
+    One pseudonym names one person: the same pseudonym at two sites is an error, since it
+    almost always means a typo in a manifest and would merge two people's talk.
+    """
+    row = store.execute(
+        "SELECT * FROM participants WHERE pseudonym = ?", (person.pseudonym,)
+    ).fetchone()
+    fields = ("site", "stakeholder_group", "role", "organisation", "tier")
+    if row is None:
+        cur = store.execute(
+            "INSERT INTO participants (pseudonym, site, stakeholder_group, role, organisation,"
+            " tier, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                person.pseudonym,
+                *(getattr(person, f) for f in fields),
+                json.dumps(person.metadata, sort_keys=True, default=str),
+            ),
+        )
+        return int(cur.lastrowid)
+    if person.site and row["site"] and person.site != row["site"]:
+        raise InputError(
+            origin,
+            f"participant {person.pseudonym!r} is at site {person.site!r} here but at "
+            f"{row['site']!r} in the project; one pseudonym cannot belong to two sites",
+            field="participant",
+        )
+    updates = {f: getattr(person, f) for f in fields if getattr(person, f) and not row[f]}
+    if updates:
+        sets = ", ".join(f"{f} = ?" for f in updates)
+        store.execute(f"UPDATE participants SET {sets} WHERE id = ?", (*updates.values(), row["id"]))
+    return int(row["id"])
+
+
+def insert_document(
+    store: Store,
+    doc: ParsedDocument,
+    *,
+    sha256: str,
+    site: str | None,
+    participant_ids: dict[str, int],
+    document_participant: str | None,
+    run_id: int,
+) -> int:
+    meta = doc.metadata
+    cur = store.execute(
+        "INSERT INTO documents (path, source, sha256, format, site, participant_id, wave,"
+        " interview_date, consent, text, metadata, run_id, ingested_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            doc.path,
+            doc.source,
+            sha256,
+            doc.format,
+            site,
+            participant_ids.get(document_participant) if document_participant else None,
+            _str_or_none(meta.get("wave")),
+            _str_or_none(meta.get("date")),
+            meta.get("consent"),
+            doc.text,
+            json.dumps(meta, sort_keys=True, default=str),
+            run_id,
+            now(),
+        ),
+    )
+    document_id = int(cur.lastrowid)
+    store.conn.executemany(
+        'INSERT INTO segments (document_id, participant_id, speaker, speaker_role, turn_index,'
+        ' part, start, "end", text, words, is_interviewer, start_time, end_time)'
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                document_id,
+                participant_ids.get(seg.participant) if seg.participant else None,
+                seg.speaker,
+                seg.speaker_role,
+                seg.turn_index,
+                seg.part,
+                seg.start,
+                seg.end,
+                seg.text,
+                len(seg.text.split()),
+                int(seg.is_interviewer),
+                seg.start_time,
+                seg.end_time,
+            )
+            for seg in doc.segments
+        ],
+    )
+    return document_id
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def documents_from_source(store: Store, source: str) -> list[Any]:
+    return store.execute(
+        "SELECT id, path, sha256 FROM documents WHERE source = ?", (source,)
+    ).fetchall()
+
+
+def document_by_path(store: Store, path: str) -> Any:
+    return store.execute("SELECT id, path, sha256 FROM documents WHERE path = ?", (path,)).fetchone()
+
+
+def count_codings(store: Store, document_ids: list[int]) -> int:
+    if not document_ids:
+        return 0
+    marks = ",".join("?" * len(document_ids))
+    return store.execute(
+        f"SELECT count(*) FROM codings c JOIN segments s ON s.id = c.segment_id"
+        f" WHERE s.document_id IN ({marks})",
+        document_ids,
+    ).fetchone()[0]
+
+
+def delete_documents(store: Store, document_ids: list[int]) -> None:
+    """Delete documents with their segments and codings (cascade), and orphaned participants."""
+    if not document_ids:
+        return
+    marks = ",".join("?" * len(document_ids))
+    store.execute(f"DELETE FROM documents WHERE id IN ({marks})", document_ids)
+    store.execute(
+        "DELETE FROM participants WHERE id NOT IN"
+        " (SELECT participant_id FROM documents WHERE participant_id IS NOT NULL)"
+        " AND id NOT IN (SELECT participant_id FROM segments WHERE participant_id IS NOT NULL)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSummary:
+    site: str
+    interviews: int
+    responses: int
+    participants: int
+    segments: int
+    respondent_segments: int
+    words: int
+    codings: dict[str, int]
+
+
+def summarise(store: Store) -> list[SiteSummary]:
+    """Counts per site, for ``qualcode status`` and the run summary."""
+    rows = store.execute(
+        """
+        SELECT coalesce(d.site, '(no site)') AS site,
+               count(DISTINCT CASE WHEN d.format != 'csv' THEN d.id END) AS interviews,
+               count(DISTINCT CASE WHEN d.format = 'csv' THEN d.id END) AS responses,
+               count(DISTINCT coalesce(s.participant_id, d.participant_id)) AS participants,
+               count(s.id) AS segments,
+               sum(CASE WHEN s.is_interviewer = 0 THEN 1 ELSE 0 END) AS respondent_segments,
+               sum(CASE WHEN s.is_interviewer = 0 THEN s.words ELSE 0 END) AS words
+        FROM documents d LEFT JOIN segments s ON s.document_id = d.id
+        GROUP BY 1 ORDER BY 1
+        """
+    ).fetchall()
+    codings: dict[str, dict[str, int]] = {}
+    for r in store.execute(
+        """
+        SELECT coalesce(d.site, '(no site)') AS site, k.name AS coder, count(*) AS n
+        FROM codings c JOIN segments s ON s.id = c.segment_id
+        JOIN documents d ON d.id = s.document_id JOIN coders k ON k.id = c.coder_id
+        GROUP BY 1, 2
+        """
+    ):
+        codings.setdefault(r["site"], {})[r["coder"]] = r["n"]
+    return [
+        SiteSummary(
+            site=r["site"],
+            interviews=r["interviews"],
+            responses=r["responses"],
+            participants=r["participants"],
+            segments=r["segments"],
+            respondent_segments=r["respondent_segments"] or 0,
+            words=r["words"] or 0,
+            codings=codings.get(r["site"], {}),
+        )
+        for r in rows
+    ]
+
+
+def recent_runs(store: Store, limit: int = 10) -> list[Any]:
+    return store.execute(
+        "SELECT id, command, version, coder, started_at, finished_at, status FROM runs"
+        " ORDER BY id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+
+
+def dump(store: Store) -> str:
+    """The whole store as SQL text: tests compare it before and after a failed command."""
+    return "\n".join(store.conn.iterdump())
+
+
+def require_documents(store: Store) -> None:
+    if store.execute("SELECT count(*) FROM documents").fetchone()[0] == 0:
+        raise QualcodeError(f"{store.path}: the project has no documents; run 'qualcode ingest'")
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    documents: list[str]
+    segments: int
+    codings: int
+    participants: list[str]
+
+
+def find_documents_to_remove(
+    store: Store, paths: list[str], participant: str | None
+) -> list[Any]:
+    """Documents named by path (a survey file's path names all its rows) or by participant."""
+    rows: dict[int, Any] = {}
+    for path in paths:
+        found = store.execute(
+            "SELECT id, path FROM documents WHERE path = ? OR substr(path, 1, ?) = ?",
+            (path, len(path) + 1, path + "#"),
+        ).fetchall()
+        if not found:
+            raise InputError(path, "no such document in the project (see 'qualcode documents list')")
+        rows.update((r["id"], r) for r in found)
+    if participant:
+        found = store.execute(
+            "SELECT DISTINCT d.id, d.path FROM documents d"
+            " LEFT JOIN participants p ON p.id = d.participant_id"
+            " WHERE p.pseudonym = ? OR d.id IN (SELECT s.document_id FROM segments s"
+            " JOIN participants p2 ON p2.id = s.participant_id WHERE p2.pseudonym = ?)",
+            (participant, participant),
+        ).fetchall()
+        if not found:
+            raise InputError(None, f"no documents for participant {participant!r}", field="--participant")
+        rows.update((r["id"], r) for r in found)
+    return sorted(rows.values(), key=lambda r: r["path"])
+
+
+def remove_documents(store: Store, rows: list[Any]) -> Removal:
+    """Delete documents with every segment and coding of theirs, and now-orphaned participants."""
+    ids = [r["id"] for r in rows]
+    marks = ",".join("?" * len(ids))
+    segments = store.execute(
+        f"SELECT count(*) FROM segments WHERE document_id IN ({marks})", ids
+    ).fetchone()[0]
+    codings = count_codings(store, ids)
+    before = {r[0] for r in store.execute("SELECT pseudonym FROM participants")}
+    delete_documents(store, ids)
+    after = {r[0] for r in store.execute("SELECT pseudonym FROM participants")}
+    return Removal([r["path"] for r in rows], segments, codings, sorted(before - after))
+
+
+def purge_free_pages(store: Store) -> None:
+    """Rewrite the file so deleted text does not linger in free pages or the WAL.
+
+    A withdrawn participant's words must really be gone from the project file, not just
+    unreachable: VACUUM rebuilds the file, and the checkpoint empties the write-ahead log.
+    """
+    store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.execute("VACUUM")
+    store.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,119 @@
+"""The project store's schema, as an ordered list of forward migrations.
+
+``PRAGMA user_version`` holds the number of migrations applied. A store whose version is higher
+than ``SCHEMA_VERSION`` was written by a newer qualcode and is refused rather than guessed at.
+Add a migration by appending to ``MIGRATIONS``; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+INITIAL = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    command TEXT NOT NULL,
+    version TEXT NOT NULL,
+    parameters TEXT NOT NULL DEFAULT '{}',   -- JSON
+    codebook_hash TEXT,
+    coder TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'finished', 'failed'))
+);
+
+CREATE TABLE participants (
+    id INTEGER PRIMARY KEY,
+    pseudonym TEXT NOT NULL UNIQUE,
+    site TEXT,
+    stakeholder_group TEXT,
+    role TEXT,
+    organisation TEXT,
+    tier TEXT CHECK (tier IS NULL OR tier IN ('strategic', 'operational', 'frontline', 'user')),
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    format TEXT NOT NULL,
+    site TEXT,
+    participant_id INTEGER REFERENCES participants(id) ON DELETE SET NULL,
+    wave TEXT,
+    interview_date TEXT,
+    consent TEXT,
+    text TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    run_id INTEGER REFERENCES runs(id),
+    ingested_at TEXT NOT NULL
+);
+CREATE INDEX documents_site ON documents(site);
+CREATE INDEX documents_source ON documents(source);
+
+CREATE TABLE segments (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    participant_id INTEGER REFERENCES participants(id) ON DELETE SET NULL,
+    speaker TEXT,
+    speaker_role TEXT,
+    turn_index INTEGER NOT NULL,
+    part INTEGER NOT NULL DEFAULT 0,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    words INTEGER NOT NULL DEFAULT 0,
+    is_interviewer INTEGER NOT NULL DEFAULT 0,
+    start_time REAL,
+    end_time REAL,
+    CHECK (0 <= start AND start <= "end")
+);
+CREATE INDEX segments_document ON segments(document_id);
+
+CREATE TABLE codebooks (
+    id INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    version TEXT,
+    source TEXT,
+    content TEXT NOT NULL,
+    loaded_at TEXT NOT NULL
+);
+
+CREATE TABLE codes (
+    id INTEGER PRIMARY KEY,
+    codebook_id INTEGER NOT NULL REFERENCES codebooks(id) ON DELETE CASCADE,
+    code TEXT NOT NULL,
+    parent TEXT,
+    family TEXT NOT NULL,
+    label TEXT NOT NULL,
+    polarity TEXT NOT NULL CHECK (polarity IN ('barrier', 'prerequisite', 'neutral')),
+    definition TEXT,
+    UNIQUE (codebook_id, code)
+);
+
+CREATE TABLE coders (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('human', 'machine')),
+    description TEXT
+);
+
+CREATE TABLE codings (
+    id INTEGER PRIMARY KEY,
+    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+    code_id INTEGER NOT NULL REFERENCES codes(id),
+    coder_id INTEGER NOT NULL REFERENCES coders(id),
+    run_id INTEGER REFERENCES runs(id),
+    confidence REAL NOT NULL DEFAULT 1.0 CHECK (confidence BETWEEN 0 AND 1),
+    evidence TEXT NOT NULL DEFAULT '[]',   -- JSON list of {start, end, why}
+    start INTEGER,                          -- optional span inside the document
+    "end" INTEGER,
+    created_at TEXT NOT NULL,
+    UNIQUE (segment_id, code_id, coder_id, run_id)
+);
+CREATE INDEX codings_segment ON codings(segment_id);
+CREATE INDEX codings_coder ON codings(coder_id, run_id);
+"""
+
+MIGRATIONS: list[str] = [INITIAL]
+SCHEMA_VERSION = len(MIGRATIONS)
