@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qualcode.cli import cli
+from qualcode.store import create_project, open_project
+from qualcode.store import queries as q
+
+DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).parent.parent
+CORPUS = REPO / "corpora" / "partnership-sites"
+
+
+@pytest.fixture
+def data() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A fresh, empty project file."""
+    path = tmp_path / "project.db"
+    create_project(path).close()
+    return path
+
+
+@pytest.fixture
+def good_copy(tmp_path: Path) -> Path:
+    """A writable copy of tests/data/good, for tests that change files."""
+    target = tmp_path / "good"
+    shutil.copytree(DATA / "good", target)
+    return target
+
+
+class Qualcode:
+    """Runs the CLI against one project, as a user would."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None):
+        return self.runner.invoke(
+            cli, ["--project", str(self.project), *map(str, args)], input=input
+        )
+
+    def dump(self) -> str:
+        with open_project(self.project) as store:
+            return q.dump(store)
+
+
+@pytest.fixture
+def qc(project: Path) -> Qualcode:
+    return Qualcode(project)
