@@ -1,4 +1,5 @@
-"""qualcode: qualitative interview analysis for evaluations of health and social care partnerships."""
+"""qualcode: qualitative interview analysis for evaluations of health and social care
+partnerships."""
 
 from importlib.metadata import PackageNotFoundError, version
 

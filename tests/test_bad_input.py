@@ -121,3 +121,19 @@ def test_empty_folder_is_an_empty_corpus(qc, tmp_path):
     result = qc("ingest", tmp_path / "empty")
     assert result.exit_code == 1
     assert "no transcripts found" in result.stderr
+
+
+def test_csv_manifest_and_defaults(qc, tmp_path, data):
+    (tmp_path / "a.txt").write_text("Interviewer: Hi\nP1: The pool works.\n")
+    (tmp_path / "m.csv").write_text("file,site,participant,tier\na.txt,Brannock,BRA-77,frontline\n")
+    assert qc("ingest", tmp_path, "--manifest", tmp_path / "m.csv").exit_code == 0
+    (tmp_path / "b.txt").write_text("Interviewer: Hi\nP2: We never meet.\n")
+    (tmp_path / "m.yaml").write_text(
+        "defaults: {site: Saltmere, tier: user}\ndocuments:\n  - file: b.txt\n    participant: SAL-77\n"
+    )
+    assert qc("ingest", tmp_path / "m.yaml").exit_code == 0
+    rows = [line.split() for line in qc("documents", "list").output.splitlines()[2:]]
+    assert rows == [
+        ["a.txt", "Brannock", "BRA-77", "txt", "2"],
+        ["b.txt", "Saltmere", "SAL-77", "txt", "2"],
+    ]

@@ -37,7 +37,9 @@ def list_documents(ctx: click.Context, site: str | None) -> None:
             " WHERE (? IS NULL OR d.site = ?) GROUP BY d.id ORDER BY d.path",
             (site, site),
         ).fetchall()
-    click.echo(table(["document", "site", "participant", "format", "segments"], [list(r) for r in rows]))
+    click.echo(
+        table(["document", "site", "participant", "format", "segments"], [list(r) for r in rows])
+    )
 
 
 @command.command("remove")

@@ -21,7 +21,7 @@ def print_report(report: IngestReport) -> None:
     segments = sum(n for _, n in report.added)
     click.echo(
         f"Ingested {len(report.added)} documents ({segments} segments); "
-        f"{len(report.unchanged)} unchanged, {len(report.refused)} refused."
+        f"{len(report.unchanged)} files unchanged, {len(report.refused)} refused."
     )
 
 

@@ -16,7 +16,15 @@ def site_table(store: Store) -> str:
     headers = ["site", "interviews", "responses", "participants", "segments", "respondent", "words"]
     headers += [f"codings:{c}" for c in coders]
     rows = [
-        [s.site, s.interviews, s.responses, s.participants, s.segments, s.respondent_segments, s.words]
+        [
+            s.site,
+            s.interviews,
+            s.responses,
+            s.participants,
+            s.segments,
+            s.respondent_segments,
+            s.words,
+        ]
         + [s.codings.get(c, 0) for c in coders]
         for s in summary
     ]
@@ -43,6 +51,9 @@ def command(ctx: click.Context) -> None:
             click.echo(
                 table(
                     ["run", "command", "coder", "started", "status"],
-                    [[r["id"], r["command"], r["coder"], r["started_at"], r["status"]] for r in runs],
+                    [
+                        [r["id"], r["command"], r["coder"], r["started_at"], r["status"]]
+                        for r in runs
+                    ],
                 )
             )

@@ -63,19 +63,25 @@ def validate_fields(
     tier = fields.get("tier")
     if tier is not None and str(tier) not in TIERS:
         raise ManifestError(
-            origin, f"tier {tier!r} is not one of {', '.join(TIERS)}", line=line,
+            origin,
+            f"tier {tier!r} is not one of {', '.join(TIERS)}",
+            line=line,
             field=f"{prefix}tier",
         )
     consent = fields.get("consent")
     if consent is not None and str(consent) not in CONSENT_VALUES:
         raise ManifestError(
-            origin, f"consent {consent!r} is not one of {', '.join(CONSENT_VALUES)}", line=line,
+            origin,
+            f"consent {consent!r} is not one of {', '.join(CONSENT_VALUES)}",
+            line=line,
             field=f"{prefix}consent",
         )
     labels = fields.get("interviewer_labels")
     if labels is not None and not isinstance(labels, list | tuple):
         raise ManifestError(
-            origin, "interviewer_labels must be a list", line=line,
+            origin,
+            "interviewer_labels must be a list",
+            line=line,
             field=f"{prefix}interviewer_labels",
         )
 
@@ -97,7 +103,9 @@ def load_manifest(path: Path) -> Manifest:
         unknown = sorted(set(fields) - set(FIELDS))
         if unknown:
             raise ManifestError(
-                path, f"unknown field (known: {', '.join(FIELDS)})", line=line,
+                path,
+                f"unknown field (known: {', '.join(FIELDS)})",
+                line=line,
                 field=prefix + unknown[0],
             )
         name = fields.get("file")
@@ -105,11 +113,15 @@ def load_manifest(path: Path) -> Manifest:
             raise ManifestError(path, "missing", line=line, field=prefix + "file")
         file = (path.parent / str(name)).resolve()
         if not file.is_file():
-            raise ManifestError(path, f"file {name!r} does not exist", line=line, field=prefix + "file")
+            raise ManifestError(
+                path, f"file {name!r} does not exist", line=line, field=prefix + "file"
+            )
         if file in manifest.entries:
             raise ManifestError(
-                path, f"file {name!r} is listed twice (first at line "
-                f"{manifest.entries[file].line})", line=line, field=prefix + "file",
+                path,
+                f"file {name!r} is listed twice (first at line {manifest.entries[file].line})",
+                line=line,
+                field=prefix + "file",
             )
         validate_fields(fields, path, line, prefix)
         clean = {k: v for k, v in fields.items() if v not in (None, "") and k != "file"}
@@ -158,7 +170,8 @@ def _yaml_rows(text: str, path: Path) -> tuple[list[tuple[int, dict[str, Any]]],
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ManifestError(
-            path, f"not valid YAML ({getattr(exc, 'problem', exc)})",
+            path,
+            f"not valid YAML ({getattr(exc, 'problem', exc)})",
             line=mark.line + 1 if mark else None,
         ) from exc
     manifest = Manifest(path)
@@ -184,8 +197,9 @@ def _yaml_rows(text: str, path: Path) -> tuple[list[tuple[int, dict[str, Any]]],
     for index, (entry, entry_node) in enumerate(zip(entries, entry_nodes, strict=True)):
         line = entry_node.start_mark.line + 1
         if not isinstance(entry, dict):
-            raise ManifestError(path, "each entry must be a mapping", line=line,
-                                field=f"documents[{index}]")
+            raise ManifestError(
+                path, "each entry must be a mapping", line=line, field=f"documents[{index}]"
+            )
         rows.append((line, {**defaults, **entry}))
     return rows, manifest
 

@@ -65,14 +65,14 @@ def read_text(path: Path) -> str:
     return normalise(decode(data, path))
 
 
-def split_front_matter(text: str, path: str | Path) -> tuple[dict[str, Any], str, int]:
+def split_front_matter(text: str, path: str | Path) -> tuple[dict[str, Any], str, dict[str, int]]:
     """Split optional YAML front matter (between '---' lines) from the body.
 
-    Returns the metadata, the body, and the number of lines the front matter used, so that
-    later errors can still name the line in the file.
+    Returns the metadata, the body, and the line in the file of each metadata field, so that
+    a bad value can be reported where it is.
     """
     if not text.startswith("---\n"):
-        return {}, text, 0
+        return {}, text, {}
     end = text.find("\n---\n", 3)
     if end == -1:
         if text.endswith("\n---"):
@@ -86,8 +86,12 @@ def split_front_matter(text: str, path: str | Path) -> tuple[dict[str, Any], str
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise TranscriptError(path, f"front matter is not valid YAML ({problem})", line=line) from exc
+        raise TranscriptError(
+            path, f"front matter is not valid YAML ({problem})", line=line
+        ) from exc
     if not isinstance(meta, dict):
         raise TranscriptError(path, "front matter must be a mapping of field: value", line=2)
+    node = yaml.compose(block, Loader=yaml.SafeLoader)
+    lines = {str(k.value): k.start_mark.line + 2 for k, _ in node.value} if node else {}
     body_start = min(end + 5, len(text))
-    return meta, text[body_start:], text.count("\n", 0, body_start)
+    return meta, text[body_start:], lines

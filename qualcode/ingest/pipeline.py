@@ -20,7 +20,7 @@ from qualcode.ingest.options import ReadOptions
 from qualcode.ingest.turns import DEFAULT_INTERVIEWER_LABELS
 from qualcode.store import Store
 from qualcode.store import queries as q
-from qualcode.types import Participant, ParsedDocument
+from qualcode.types import ParsedDocument, Participant
 
 # Files a folder walk never takes for transcripts.
 SKIP_NAMES = {"readme", "license", "licence", "changelog", "manifest"}
@@ -81,9 +81,21 @@ def _plan(
             f = given.resolve()
             if f not in seen:
                 seen.add(f)
-                root = manifest.root.resolve() if manifest and _within(f, manifest.root.resolve()) else f.parent
+                root = (
+                    manifest.root.resolve()
+                    if manifest and _within(f, manifest.root.resolve())
+                    else f.parent
+                )
                 planned.append(_Planned(f, _key(f, root), _entry(manifest, f)))
     return planned
+
+
+def _shown(file: Path) -> Path:
+    """The path as a user would type it: relative to the working folder where possible."""
+    try:
+        return file.relative_to(Path.cwd())
+    except ValueError:
+        return file
 
 
 def _within(file: Path, folder: Path) -> bool:
@@ -111,6 +123,15 @@ def _walk(folder: Path, readers: dict[str, Any]) -> Iterable[Path]:
         yield f
 
 
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    site: str | None
+    replace: bool
+    text_column: str | None
+    id_column: str | None
+    interviewer_labels: tuple[str, ...]
+
+
 def ingest(
     store: Store,
     paths: Sequence[str | Path],
@@ -132,80 +153,25 @@ def ingest(
     from qualcode.ingest import READERS
 
     report = IngestReport()
-    path_list = [Path(p) for p in paths]
-    manifest = None
-    if manifest_path is not None:
-        manifest = load_manifest(Path(manifest_path))
-    elif len(path_list) == 1 and path_list[0].is_dir():
-        found = find_manifest(path_list[0])
-        manifest = load_manifest(found) if found else None
+    path_list, manifest = _resolve_manifest([Path(p) for p in paths], manifest_path)
     planned = _plan(path_list, manifest, READERS, report)
-    labels = tuple(interviewer_labels or ()) or (
-        manifest.interviewer_labels if manifest and manifest.interviewer_labels else None
-    ) or DEFAULT_INTERVIEWER_LABELS
-
+    settings = _Settings(
+        site=site,
+        replace=replace,
+        text_column=text_column,
+        id_column=id_column,
+        interviewer_labels=tuple(interviewer_labels or ())
+        or (manifest.interviewer_labels if manifest and manifest.interviewer_labels else ())
+        or DEFAULT_INTERVIEWER_LABELS,
+    )
     to_store: list[tuple[ParsedDocument, str, str | None]] = []
     to_replace: list[int] = []
     for item in planned:
         if progress:
             progress(item.key)
-        fields = dict(item.entry.fields) if item.entry else {}
-        if fields.get("consent") == "withdrawn":
-            report.refused.append((item.key, "consent withdrawn"))
-            continue
-        sha = _sha256(item.file)
-        existing = _existing(store, item.key)
-        if existing and all(row["sha256"] == sha for row in existing):
-            report.unchanged.append(item.key)
-            continue
-        same_content = store.execute(
-            "SELECT path FROM documents WHERE sha256 = ? LIMIT 1", (sha,)
-        ).fetchone()
-        if not existing and same_content:
-            report.unchanged.append(f"{item.key} (already ingested as {same_content['path']})")
-            continue
-        if existing and not replace:
-            dropped = q.count_codings(store, [r["id"] for r in existing])
-            raise InputError(
-                item.file,
-                f"changed since it was ingested as {item.key!r}; use --replace to re-ingest "
-                f"it (drops {dropped} codings)",
-            )
-        options = ReadOptions(
-            key=item.key,
-            respondent=_str(fields.get("participant")),
-            interviewer_labels=tuple(str(x) for x in fields.get("interviewer_labels", labels)),
-            text_column=text_column or _str(fields.get("text_column")),
-            id_column=id_column or _str(fields.get("id_column")),
-            defaults={k: v for k, v in fields.items() if k in PARTICIPANT_FIELDS},
-        )
-        reader = READERS[item.file.suffix.lower()]
-        for doc in reader(item.file, options):
-            # Precedence: manifest entry, then the file's own front matter, then --site.
-            # (csv rows already took the entry's fields as defaults under their own columns)
-            if doc.format == "csv":
-                meta = dict(doc.metadata)
-            else:
-                meta = {**doc.metadata, **fields}
-            validate_fields(meta, item.file, _line(meta))
-            if meta.get("consent") == "withdrawn":
-                report.refused.append((doc.path, "consent withdrawn"))
-                continue
-            for transient in ("interviewer_labels", "text_column", "id_column"):
-                meta.pop(transient, None)
-            doc.metadata = meta
-            doc_site = _str(meta.get("site")) or site
-            if not doc.segments:
-                raise TranscriptError(item.file, "no text to segment")
-            doc.check_offsets()
-            for message in doc.warnings:
-                report.warnings.append((doc.path, message))
-            if doc_site is None:
-                report.warnings.append((doc.path, "no site given (manifest, front matter or --site)"))
-            to_store.append((doc, sha, doc_site))
-        if existing:
-            to_replace.extend(r["id"] for r in existing)
-            report.replaced.append((item.key, q.count_codings(store, [r["id"] for r in existing])))
+        docs, replaced = _read_planned(store, item, settings, report)
+        to_store.extend(docs)
+        to_replace.extend(replaced)
 
     if not to_store and not report.unchanged:
         if report.refused:
@@ -215,33 +181,115 @@ def ingest(
         return report
 
     with store.atomic():
-        report.run_id = q.start_run(
-            store,
-            command,
-            {
-                "paths": [str(p) for p in paths],
-                "site": site,
-                "manifest": str(manifest.path) if manifest else None,
-                "replace": replace,
-                "text_column": text_column,
-                "id_column": id_column,
-            },
-        )
+        parameters = {
+            "paths": [str(p) for p in paths],
+            "manifest": str(manifest.path) if manifest else None,
+            "site": site,
+            "replace": replace,
+            "text_column": text_column,
+            "id_column": id_column,
+        }
+        report.run_id = q.start_run(store, command, parameters)
         q.delete_documents(store, to_replace)
         for doc, sha, doc_site in to_store:
-            ids = _participants(store, doc, doc_site)
             q.insert_document(
                 store,
                 doc,
                 sha256=sha,
                 site=doc_site,
-                participant_ids=ids,
+                participant_ids=_participants(store, doc, doc_site),
                 document_participant=_str(doc.metadata.get("participant")),
                 run_id=report.run_id,
             )
             report.added.append((doc.path, len(doc.segments)))
         q.finish_run(store, report.run_id)
     return report
+
+
+def _resolve_manifest(
+    paths: list[Path], manifest_path: str | Path | None
+) -> tuple[list[Path], Manifest | None]:
+    if manifest_path is None and len(paths) == 1 and paths[0].suffix.lower() in (".yaml", ".yml"):
+        # `qualcode ingest study/manifest.yaml` means: ingest what the manifest lists.
+        return [paths[0].parent], load_manifest(paths[0])
+    if manifest_path is not None:
+        return paths, load_manifest(Path(manifest_path))
+    if len(paths) == 1 and paths[0].is_dir():
+        found = find_manifest(paths[0])
+        return paths, load_manifest(found) if found else None
+    return paths, None
+
+
+def _read_planned(
+    store: Store, item: _Planned, settings: _Settings, report: IngestReport
+) -> tuple[list[tuple[ParsedDocument, str, str | None]], list[int]]:
+    """Read one planned file unless it is withdrawn or unchanged; return documents to store
+    and the ids of the documents they replace."""
+    from qualcode.ingest import READERS
+
+    fields = dict(item.entry.fields) if item.entry else {}
+    if fields.get("consent") == "withdrawn":
+        report.refused.append((item.key, "consent withdrawn"))
+        return [], []
+    sha = _sha256(item.file)
+    existing = _existing(store, item.key)
+    if existing and all(row["sha256"] == sha for row in existing):
+        report.unchanged.append(item.key)
+        return [], []
+    same = store.execute("SELECT path FROM documents WHERE sha256 = ? LIMIT 1", (sha,)).fetchone()
+    if not existing and same:
+        report.unchanged.append(f"{item.key} (already ingested as {same['path']})")
+        return [], []
+    existing_ids = [r["id"] for r in existing]
+    if existing and not settings.replace:
+        raise InputError(
+            _shown(item.file),
+            f"changed since it was ingested as {item.key!r}; use --replace to re-ingest "
+            f"it (drops {q.count_codings(store, existing_ids)} codings)",
+        )
+    options = ReadOptions(
+        key=item.key,
+        respondent=_str(fields.get("participant")),
+        interviewer_labels=tuple(
+            str(x) for x in fields.get("interviewer_labels", settings.interviewer_labels)
+        ),
+        text_column=settings.text_column or _str(fields.get("text_column")),
+        id_column=settings.id_column or _str(fields.get("id_column")),
+        defaults={k: v for k, v in fields.items() if k in PARTICIPANT_FIELDS},
+    )
+    shown = _shown(item.file)
+    docs = []
+    for doc in READERS[item.file.suffix.lower()](shown, options):
+        doc_site = _settle_metadata(doc, fields, settings.site, shown)
+        if doc.metadata.get("consent") == "withdrawn":
+            report.refused.append((doc.path, "consent withdrawn"))
+            continue
+        report.warnings.extend((doc.path, message) for message in doc.warnings)
+        if doc_site is None:
+            report.warnings.append((doc.path, "no site given (manifest, front matter or --site)"))
+        docs.append((doc, sha, doc_site))
+    if existing:
+        report.replaced.append((item.key, q.count_codings(store, existing_ids)))
+    return docs, existing_ids
+
+
+def _settle_metadata(
+    doc: ParsedDocument, fields: dict[str, Any], site: str | None, shown: Path
+) -> str | None:
+    """Merge and check a document's metadata; return its site.
+
+    Precedence: the manifest entry, then the file's own front matter, then --site. Survey
+    rows already took the entry's fields as defaults under their own columns.
+    """
+    meta = dict(doc.metadata) if doc.format == "csv" else {**doc.metadata, **fields}
+    validate_fields(meta, shown, _line(meta))
+    for transient in ("interviewer_labels", "text_column", "id_column"):
+        meta.pop(transient, None)
+    doc.metadata = meta
+    if not doc.segments:
+        raise TranscriptError(shown, "no text to segment")
+    doc.check_offsets()
+    return _str(meta.get("site")) or site
 
 
 def _existing(store: Store, key: str) -> list[Any]:

@@ -39,15 +39,25 @@ def read_csv(path: Path, options: ReadOptions) -> list[ParsedDocument]:
     text_column = options.text_column or next(
         (c for c in header if c.strip().casefold() in TEXT_COLUMN_GUESSES), None
     )
-    if text_column is None or text_column not in header:
-        wanted = options.text_column or "a text column (response, text, answer or comment)"
+    if text_column is None:
         raise TranscriptError(
-            path, f"no column {wanted!r}; columns are {', '.join(header)}", line=1,
+            path,
+            f"no response column found (looked for {', '.join(TEXT_COLUMN_GUESSES)}); name it "
+            f"with --text-column; columns are {', '.join(header)}",
+            line=1,
+        )
+    if text_column not in header:
+        raise TranscriptError(
+            path,
+            f"no column {text_column!r}; columns are {', '.join(header)}",
+            line=1,
             field="--text-column",
         )
     if options.id_column and options.id_column not in header:
         raise TranscriptError(
-            path, f"no column {options.id_column!r}; columns are {', '.join(header)}", line=1,
+            path,
+            f"no column {options.id_column!r}; columns are {', '.join(header)}",
+            line=1,
             field="--id-column",
         )
     documents: list[ParsedDocument] = []
@@ -66,7 +76,9 @@ def read_csv(path: Path, options: ReadOptions) -> list[ParsedDocument]:
             row_id = row_id or f"row{line}"
             if row_id in seen:
                 raise TranscriptError(
-                    path, f"id {row_id!r} repeats line {seen[row_id]}", line=line,
+                    path,
+                    f"id {row_id!r} repeats line {seen[row_id]}",
+                    line=line,
                     field=options.id_column,
                 )
             seen[row_id] = line
@@ -97,5 +109,5 @@ def read_csv(path: Path, options: ReadOptions) -> list[ParsedDocument]:
     if not documents:
         raise TranscriptError(path, f"no responses in column {text_column!r}")
     if skipped:
-        documents[0].warnings.append(f"{skipped} empty responses skipped")
+        documents[0].warnings.append(f"{skipped} empty response(s) in {path.name} skipped")
     return documents

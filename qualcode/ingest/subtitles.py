@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
@@ -15,8 +14,12 @@ from qualcode.ingest.options import ReadOptions
 from qualcode.ingest.turns import segment_text
 from qualcode.types import ParsedDocument
 
-_PREFIX = re.compile(r"^(?P<name>[^\W_][\w.'’&/ +-]{0,40}?(?:[ \t]*\([^()\n]{1,80}\))?)[ \t]*:[ \t]+")
+_PREFIX = re.compile(
+    r"^(?P<name>[^\W_][\w.'’&/ +-]{0,40}?(?:[ \t]*\([^()\n]{1,80}\))?)[ \t]*:[ \t]+"
+)
 _TAG = re.compile(r"</?[^>]+>")
+_STAMP = r"(?:\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{3}"
+_TIMING = re.compile(rf"^\s*(?P<start>{_STAMP})\s+-->\s+(?P<end>{_STAMP})(?:\s|$)")
 
 
 def read_vtt(path: Path, options: ReadOptions) -> list[ParsedDocument]:
@@ -34,11 +37,12 @@ def _read_captions(path: Path, options: ReadOptions, fmt: str) -> list[ParsedDoc
     continues the previous speaker, as captioning tools only mark changes of speaker.
     """
     text = read_text(path)
+    _check_timings(text, path)
     try:
         if fmt == "vtt":
             captions = webvtt.from_string(text).captions
         else:
-            captions = webvtt.from_srt(io.StringIO(text)).captions
+            captions = webvtt.from_buffer(text.splitlines(), format="srt").captions
     except MalformedFileError as exc:
         raise TranscriptError(path, f"not a valid {fmt.upper()} file ({exc})") from exc
     turns: list[tuple[str | None, list[str], float, float]] = []
@@ -84,6 +88,18 @@ def _read_captions(path: Path, options: ReadOptions, fmt: str) -> list[ParsedDoc
             warnings=warnings,
         )
     ]
+
+
+def _check_timings(text: str, path: Path) -> None:
+    """Name the first malformed cue timing line; webvtt-py would silently drop the cue."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "-->" not in line:
+            continue
+        m = _TIMING.match(line)
+        if m is None:
+            raise TranscriptError(path, f"malformed cue timing {line.strip()!r}", line=number)
+        if _seconds(m.group("end")) < _seconds(m.group("start")):
+            raise TranscriptError(path, "cue ends before it starts", line=number)
 
 
 def _seconds(stamp: str) -> float:

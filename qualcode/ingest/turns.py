@@ -40,6 +40,7 @@ LABEL_RE = re.compile(
     re.MULTILINE,
 )
 _PARA_BREAK = re.compile(r"\n[ \t]*\n")
+_HEADINGS_ONLY = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n?)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,8 @@ def find_turns(
     ]
     turns: list[Turn] = []
     first = accepted[0].start() if accepted else len(text)
-    if text[:first].strip():
+    # A Markdown title above the first turn is not talk.
+    if _HEADINGS_ONLY.fullmatch(text[:first]) is None:
         turns.append(_trimmed(text, None, None, None, 0, first, None))
     for i, m in enumerate(accepted):
         end = accepted[i + 1].start() if i + 1 < len(accepted) else len(text)
@@ -205,8 +207,10 @@ def segment_text(
         interviewer = _is_interviewer(turn.name, interviewers)
         speaker = names[turn.label]
         participant = None
-        if respondent and not interviewer and (
-            speaker is None or single_voice or speaker.casefold() == respondent.casefold()
+        if (
+            respondent
+            and not interviewer
+            and (speaker is None or single_voice or speaker.casefold() == respondent.casefold())
         ):
             participant = respondent
         start_time, end_time = (times or {}).get(index, (turn.time, None))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qualcode.errors import TranscriptError
+from qualcode.ingest.manifest import validate_fields
 from qualcode.ingest.normalise import read_text, split_front_matter
 from qualcode.ingest.options import ReadOptions
 from qualcode.ingest.turns import segment_text
@@ -14,7 +15,9 @@ from qualcode.types import ParsedDocument
 def read_txt(path: Path, options: ReadOptions) -> list[ParsedDocument]:
     """Read a ``.txt`` or ``.md`` transcript; the front matter becomes document metadata."""
     text = read_text(path)
-    meta, body, _ = split_front_matter(text, path)
+    meta, body, lines = split_front_matter(text, path)
+    for name, value in meta.items():
+        validate_fields({name: value}, path, lines.get(name))
     if not body.strip():
         raise TranscriptError(path, "no transcript text after the front matter")
     labels = meta.get("interviewer_labels")

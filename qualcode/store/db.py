@@ -101,12 +101,12 @@ def _migrate(store: Store) -> None:
 
 def _statements(script: str) -> Iterator[str]:
     buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
+    for piece in script.split(";"):
+        buffer += piece + ";"
         if sqlite3.complete_statement(buffer):
             statement = buffer.strip()
             buffer = ""
-            if statement:
+            if statement.strip(";").strip():
                 yield statement
 
 
@@ -131,9 +131,7 @@ def open_project(path: str | Path) -> Store:
         )
     store = Store(_connect(path), path)
     try:
-        tables = {
-            r[0] for r in store.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
+        tables = {r[0] for r in store.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
         store.close()
         raise StoreError(f"{path}: not a qualcode project ({exc})") from exc

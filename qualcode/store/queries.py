@@ -10,7 +10,7 @@ from typing import Any
 from qualcode import __version__
 from qualcode.errors import InputError, QualcodeError
 from qualcode.store.db import Store
-from qualcode.types import Participant, ParsedDocument
+from qualcode.types import ParsedDocument, Participant
 
 
 def now() -> str:
@@ -77,7 +77,9 @@ def upsert_participant(store: Store, person: Participant, *, origin: str) -> int
     updates = {f: getattr(person, f) for f in fields if getattr(person, f) and not row[f]}
     if updates:
         sets = ", ".join(f"{f} = ?" for f in updates)
-        store.execute(f"UPDATE participants SET {sets} WHERE id = ?", (*updates.values(), row["id"]))
+        store.execute(
+            f"UPDATE participants SET {sets} WHERE id = ?", (*updates.values(), row["id"])
+        )
     return int(row["id"])
 
 
@@ -114,7 +116,7 @@ def insert_document(
     )
     document_id = int(cur.lastrowid)
     store.conn.executemany(
-        'INSERT INTO segments (document_id, participant_id, speaker, speaker_role, turn_index,'
+        "INSERT INTO segments (document_id, participant_id, speaker, speaker_role, turn_index,"
         ' part, start, "end", text, words, is_interviewer, start_time, end_time)'
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -150,7 +152,9 @@ def documents_from_source(store: Store, source: str) -> list[Any]:
 
 
 def document_by_path(store: Store, path: str) -> Any:
-    return store.execute("SELECT id, path, sha256 FROM documents WHERE path = ?", (path,)).fetchone()
+    return store.execute(
+        "SELECT id, path, sha256 FROM documents WHERE path = ?", (path,)
+    ).fetchone()
 
 
 def count_codings(store: Store, document_ids: list[int]) -> int:
@@ -255,9 +259,7 @@ class Removal:
     participants: list[str]
 
 
-def find_documents_to_remove(
-    store: Store, paths: list[str], participant: str | None
-) -> list[Any]:
+def find_documents_to_remove(store: Store, paths: list[str], participant: str | None) -> list[Any]:
     """Documents named by path (a survey file's path names all its rows) or by participant."""
     rows: dict[int, Any] = {}
     for path in paths:
@@ -266,7 +268,9 @@ def find_documents_to_remove(
             (path, len(path) + 1, path + "#"),
         ).fetchall()
         if not found:
-            raise InputError(path, "no such document in the project (see 'qualcode documents list')")
+            raise InputError(
+                path, "no such document in the project (see 'qualcode documents list')"
+            )
         rows.update((r["id"], r) for r in found)
     if participant:
         found = store.execute(
@@ -277,7 +281,9 @@ def find_documents_to_remove(
             (participant, participant),
         ).fetchall()
         if not found:
-            raise InputError(None, f"no documents for participant {participant!r}", field="--participant")
+            raise InputError(
+                None, f"no documents for participant {participant!r}", field="--participant"
+            )
         rows.update((r["id"], r) for r in found)
     return sorted(rows.values(), key=lambda r: r["path"])
 

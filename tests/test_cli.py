@@ -1,0 +1,93 @@
+"""The command line as a user meets it: help with examples, status, and the main job."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from qualcode.cli import cli
+from tests.conftest import CORPUS, REPO
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+ALL_COMMANDS = [(), *[path for path, _ in _commands(cli)]]
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "qualcode")
+def test_every_command_has_help_with_an_example(path):
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+    assert "qualcode " in result.output.split("Example:")[1]
+
+
+@pytest.mark.parametrize("path", [p for p in ALL_COMMANDS if p], ids=" ".join)
+def test_every_command_is_in_the_readme(path):
+    readme = (REPO / "README.md").read_text()
+    assert f"qualcode {' '.join(path)}" in readme or re.search(
+        rf"qualcode .*{' '.join(path)}", readme
+    )
+
+
+def test_status_table_per_site(qc, data, monkeypatch):
+    monkeypatch.chdir(data)
+    assert qc("ingest", "good").exit_code == 0
+    result = qc("status")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    header = next(line for line in lines if line.startswith("site"))
+    assert header.split() == [
+        "site",
+        "interviews",
+        "responses",
+        "participants",
+        "segments",
+        "respondent",
+        "words",
+    ]
+    hollinsford = next(line for line in lines if line.startswith("Hollinsford"))
+    # hol-interview.txt and interview.docx, plus survey row R1
+    assert hollinsford.split()[1:3] == ["2", "1"]
+    assert any(line.startswith("total") for line in lines)
+    assert "Recent runs" in result.output
+
+
+def test_project_option_from_environment(tmp_path, monkeypatch):
+    path = tmp_path / "env.db"
+    monkeypatch.setenv("QUALCODE_PROJECT", str(path))
+    result = CliRunner().invoke(cli, ["init"])
+    assert result.exit_code == 0
+    assert path.exists()
+
+
+def test_run_on_the_demo_corpus(tmp_path):
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["run", str(CORPUS), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "qualcode.db").exists()
+    rows = {
+        line.split()[0]: line.split()
+        for line in result.output.splitlines()
+        if line.split() and line.split()[0] in {"Brannock", "Eddon", "Hollinsford", "Saltmere"}
+    }
+    assert set(rows) == {"Brannock", "Eddon", "Hollinsford", "Saltmere"}
+    # a second run finds everything unchanged and writes nothing new
+    again = CliRunner().invoke(cli, ["run", str(CORPUS), "--out", str(out)])
+    assert again.exit_code == 0
+    assert "Ingested 0 documents" in again.output
+
+
+def test_run_refuses_a_file_as_corpus(tmp_path, data):
+    result = CliRunner().invoke(
+        cli, ["run", str(data / "good" / "hol-interview.txt"), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2  # click: the argument must be a folder
