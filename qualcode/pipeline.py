@@ -23,7 +23,7 @@ def run(
     corpus: str | Path,
     out: str | Path,
     *,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> tuple[Store, RunResult]:
     """Create (or reuse) the project in ``out`` and run every stage on ``corpus``.
 
@@ -36,10 +36,14 @@ def run(
         raise InputError(out, "exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     project = out / PROJECT_FILE
+    created = not project.exists()
     store = open_or_create(project)
     try:
         report = ingest(store, [corpus], progress=progress, command="run")
     except BaseException:
         store.close()
+        if created:  # leave things as they were: no half-made project behind a failed run
+            for suffix in ("", "-wal", "-shm"):
+                project.with_name(project.name + suffix).unlink(missing_ok=True)
         raise
     return store, RunResult(project=project, ingest=report)

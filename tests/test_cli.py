@@ -91,3 +91,14 @@ def test_run_refuses_a_file_as_corpus(tmp_path, data):
         cli, ["run", str(data / "good" / "hol-interview.txt"), "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2  # click: the argument must be a folder
+
+
+def test_failed_run_leaves_no_project_behind(tmp_path, data):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_bytes((data / "bad" / "latin1.txt").read_bytes())
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["run", str(corpus), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "a.txt:3" in result.stderr
+    assert list(out.iterdir()) == []

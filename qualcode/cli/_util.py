@@ -43,11 +43,17 @@ def project(ctx: click.Context) -> Iterator[Store]:
 
 
 @contextlib.contextmanager
-def progress_bar(total: int | None, desc: str) -> Iterator[Callable[[str], None]]:
-    """A tqdm bar on stderr (hidden when stderr is not a terminal) fed by a callback."""
-    bar = tqdm(total=total, desc=desc, unit="file", file=sys.stderr, disable=None, leave=False)
+def progress_bar(desc: str, unit: str = "file") -> Iterator[Callable[[str, int], None]]:
+    """A tqdm bar on stderr (hidden when stderr is not a terminal) fed by a callback.
 
-    def step(label: str) -> None:
+    The library calls ``step(label, total)`` once per item; it learns the total only after
+    planning, so the bar takes it from the first call.
+    """
+    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, disable=None, leave=False)
+
+    def step(label: str, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
         bar.set_postfix_str(label[-40:], refresh=False)
         bar.update(1)
 

@@ -30,13 +30,7 @@ def list_documents(ctx: click.Context, site: str | None) -> None:
       qualcode documents list --site Hollinsford
     """
     with project(ctx) as store:
-        rows = store.execute(
-            "SELECT d.path, d.site, p.pseudonym, d.format, count(s.id) AS segments"
-            " FROM documents d LEFT JOIN participants p ON p.id = d.participant_id"
-            " LEFT JOIN segments s ON s.document_id = d.id"
-            " WHERE (? IS NULL OR d.site = ?) GROUP BY d.id ORDER BY d.path",
-            (site, site),
-        ).fetchall()
+        rows = q.list_documents(store, site)
     click.echo(
         table(["document", "site", "participant", "format", "segments"], [list(r) for r in rows])
     )

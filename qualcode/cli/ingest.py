@@ -64,7 +64,7 @@ def command(
       qualcode ingest interviews/ --site Hollinsford
       qualcode ingest survey.csv --text-column answer --id-column respondent
     """
-    with project(ctx) as store, progress_bar(None, "Reading") as step:
+    with project(ctx) as store, progress_bar("Reading") as step:
         report = ingest(
             store,
             paths,

@@ -30,7 +30,7 @@ def command(corpus: str, out: str) -> None:
     Example:
       qualcode run corpora/partnership-sites --out demo-output
     """
-    with error_boundary(), progress_bar(None, "Ingesting") as step:
+    with error_boundary(), progress_bar("Ingesting") as step:
         store, result = run(corpus, out, progress=step)
     try:
         print_report(result.ingest)

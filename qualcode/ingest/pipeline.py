@@ -142,7 +142,7 @@ def ingest(
     text_column: str | None = None,
     id_column: str | None = None,
     interviewer_labels: Sequence[str] | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str, int], None] | None = None,
     command: str = "ingest",
 ) -> IngestReport:
     """Read, validate and store transcripts; all or nothing.
@@ -168,7 +168,7 @@ def ingest(
     to_replace: list[int] = []
     for item in planned:
         if progress:
-            progress(item.key)
+            progress(item.key, len(planned))
         docs, replaced = _read_planned(store, item, settings, report)
         to_store.extend(docs)
         to_replace.extend(replaced)

@@ -233,6 +233,17 @@ def summarise(store: Store) -> list[SiteSummary]:
     ]
 
 
+def list_documents(store: Store, site: str | None = None) -> list[Any]:
+    """Documents with site, participant, format and segment count, by path."""
+    return store.execute(
+        "SELECT d.path, d.site, p.pseudonym, d.format, count(s.id) AS segments"
+        " FROM documents d LEFT JOIN participants p ON p.id = d.participant_id"
+        " LEFT JOIN segments s ON s.document_id = d.id"
+        " WHERE (? IS NULL OR d.site = ?) GROUP BY d.id ORDER BY d.path",
+        (site, site),
+    ).fetchall()
+
+
 def recent_runs(store: Store, limit: int = 10) -> list[Any]:
     return store.execute(
         "SELECT id, command, version, coder, started_at, finished_at, status FROM runs"
