@@ -30,7 +30,7 @@ def cli(project: str) -> None:
     """
 
 
-from qualcode.cli import documents, ingest, init, run, status  # noqa: E402
+from qualcode.cli import codebook, documents, ingest, init, run, status  # noqa: E402
 
-for module in (init, ingest, status, documents, run):
+for module in (init, ingest, status, documents, codebook, run):
     cli.add_command(module.command)

@@ -1,0 +1,85 @@
+"""qualcode codebook validate|show|export"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary
+from qualcode.codebook import default_codebook_path, load_codebook
+from qualcode.codebook.export import to_csv, to_markdown, tree
+
+codebook_file = click.argument("file", required=False, type=click.Path(dir_okay=False))
+
+
+def _load(file: str | None):
+    return load_codebook(Path(file) if file else default_codebook_path())
+
+
+@click.group("codebook", context_settings=CONTEXT_SETTINGS)
+def command() -> None:
+    """Validate, show or export a codebook (YAML).
+
+    Without FILE, the shipped codebook of barriers and prerequisites is used.
+
+    \b
+    Example:
+      qualcode codebook validate codebooks/partnership-barriers.yaml
+      qualcode codebook export --format md -o appendix.md
+    """
+
+
+@command.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def validate(file: str) -> None:
+    """Check a codebook: schema, ids, parents, families, pairs and spaCy patterns.
+
+    \b
+    Example:
+      qualcode codebook validate codebooks/partnership-barriers.yaml
+    """
+    with error_boundary():
+        codebook = load_codebook(Path(file))
+    for warning in codebook.warnings:
+        click.echo(f"Warning: {file}: {warning}", err=True)
+    codable = codebook.codable
+    click.echo(
+        f"{file}: valid; {len(codable)} codable codes in {len(codebook.families)} families "
+        f"(hash {codebook.hash[:12]})."
+    )
+
+
+@command.command("show")
+@codebook_file
+def show(file: str | None) -> None:
+    """Print the code tree with labels and polarity.
+
+    \b
+    Example:
+      qualcode codebook show
+    """
+    with error_boundary():
+        click.echo(tree(_load(file)))
+
+
+@command.command("export")
+@codebook_file
+@click.option("--format", "fmt", type=click.Choice(["md", "csv"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
+def export(file: str | None, fmt: str, output: str | None) -> None:
+    """Export the codebook as Markdown (a methods appendix) or CSV.
+
+    \b
+    Example:
+      qualcode codebook export --format md -o methods-appendix.md
+      qualcode codebook export my-codebook.yaml --format csv -o codes.csv
+    """
+    with error_boundary():
+        codebook = _load(file)
+    text = to_markdown(codebook) if fmt == "md" else to_csv(codebook)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}.")
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,231 @@
+"""Reading and validating a codebook file; every error names the file, line and field."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from qualcode.codebook.model import Code, Codebook, CodebookSpec, CodeSpec
+from qualcode.errors import CodebookError
+from qualcode.ingest.normalise import decode, normalise
+
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
+SHIPPED = Path(__file__).resolve().parents[2] / "codebooks" / "partnership-barriers.yaml"
+
+
+def default_codebook_path() -> Path:
+    """The shipped codebook of barriers and prerequisites (from the source checkout)."""
+    if not SHIPPED.is_file():
+        raise CodebookError(
+            SHIPPED, "the shipped codebook is missing; pass --codebook FILE"
+        )
+    return SHIPPED
+
+
+class _Lines:
+    """Line numbers of YAML nodes by path (('codes', 3, 'label') -> 57)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple[Any, ...], int] = {}
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            root = None
+        if root is not None:
+            self._walk(root, ())
+
+    def _walk(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self.lines[(*path, key.value)] = key.start_mark.line + 1
+                self._walk(value, (*path, key.value))
+                self.lines[(*path, key.value)] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._walk(item, (*path, index))
+
+    def line(self, path: tuple[Any, ...]) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+
+def _field(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Load and validate a codebook YAML file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CodebookError(path, f"cannot read ({exc.strerror})") from exc
+    return parse_codebook(normalise(decode(data, path)), path)
+
+
+def parse_codebook(text: str, path: Path | None = None) -> Codebook:
+    origin = path or "<codebook>"
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CodebookError(
+            origin,
+            f"not valid YAML ({getattr(exc, 'problem', None) or exc})",
+            line=mark.line + 1 if mark else None,
+        ) from exc
+    lines = _Lines(text)
+    if not isinstance(raw, dict):
+        raise CodebookError(origin, "a codebook is a mapping with name and codes", line=1)
+    try:
+        spec = CodebookSpec.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif error["type"] == "missing":
+            message = "missing"
+        raise CodebookError(origin, message, line=lines.line(loc), field=_field(loc)) from exc
+    codes = _check_codes(spec.codes, origin, lines)
+    codebook = Codebook(
+        name=spec.name,
+        version=spec.version,
+        authors=spec.authors,
+        description=spec.description,
+        references=spec.references,
+        codes=codes,
+        hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        text=text,
+        path=path.resolve() if path else None,
+        training=spec.training,
+    )
+    codebook.warnings.extend(_quality_warnings(codebook))
+    return codebook
+
+
+def _check_codes(specs: list[CodeSpec], origin: Any, lines: _Lines) -> dict[str, Code]:
+    seen: dict[str, int] = {}
+    for index, spec in enumerate(specs):
+        where = ("codes", index, "id")
+        if not ID_RE.match(spec.id):
+            raise CodebookError(
+                origin,
+                f"id {spec.id!r} must be lower-case words joined by dots, e.g. financial.pooled_budget",
+                line=lines.line(where),
+                field=_field(where),
+            )
+        if spec.id in seen:
+            raise CodebookError(
+                origin,
+                f"duplicate id {spec.id!r} (first at codes[{seen[spec.id]}])",
+                line=lines.line(where),
+                field=_field(where),
+            )
+        seen[spec.id] = index
+    codes: dict[str, Code] = {}
+    for index, spec in enumerate(specs):
+        parent = spec.parent if spec.parent is not None else spec.id.rpartition(".")[0] or None
+        family = spec.id.split(".")[0]
+        if parent is not None and parent not in seen:
+            key = ("codes", index, "parent" if spec.parent else "id")
+            raise CodebookError(
+                origin, f"unknown parent {parent!r}", line=lines.line(key), field=_field(key)
+            )
+        if parent is not None and not spec.id.startswith(parent + "."):
+            key = ("codes", index, "parent")
+            raise CodebookError(
+                origin,
+                f"id {spec.id!r} must start with its parent's id {parent!r}",
+                line=lines.line(key),
+                field=_field(key),
+            )
+        if spec.family is not None and spec.family != family:
+            key = ("codes", index, "family")
+            raise CodebookError(
+                origin,
+                f"family {spec.family!r} does not match the id {spec.id!r} (family {family!r})",
+                line=lines.line(key),
+                field=_field(key),
+            )
+        if spec.pair is not None and spec.pair not in seen:
+            key = ("codes", index, "pair")
+            raise CodebookError(
+                origin, f"unknown code {spec.pair!r}", line=lines.line(key), field=_field(key)
+            )
+        for attr in ("patterns", "exclude_patterns"):
+            for number, pattern in enumerate(getattr(spec, attr)):
+                problem = pattern_problem(pattern)
+                if problem:
+                    key = ("codes", index, attr, number)
+                    raise CodebookError(
+                        origin,
+                        f"invalid spaCy pattern ({problem})",
+                        line=lines.line(key),
+                        field=_field(key),
+                    )
+        codes[spec.id] = Code(
+            id=spec.id,
+            label=spec.label,
+            polarity=spec.polarity,
+            family=family,
+            parent=parent,
+            definition=(spec.definition or "").strip(),
+            pair=spec.pair,
+            include=tuple(spec.include),
+            exclude=tuple(spec.exclude),
+            examples=tuple(spec.examples),
+            near_misses=tuple(spec.near_misses),
+            patterns=tuple(tuple(p) for p in spec.patterns),
+            exclude_patterns=tuple(tuple(p) for p in spec.exclude_patterns),
+        )
+    return codes
+
+
+@lru_cache(maxsize=1)
+def _validating_matcher():
+    import spacy
+    from spacy.matcher import Matcher
+
+    return Matcher(spacy.blank("en").vocab, validate=True)
+
+
+def pattern_problem(pattern: list[dict[str, Any]]) -> str | None:
+    """Why spaCy's Matcher would refuse this token pattern, or None if it is valid."""
+    if not pattern:
+        return "empty pattern"
+    matcher = _validating_matcher()
+    try:
+        matcher.add("_check", [pattern])
+    except Exception as exc:  # spaCy raises ValueError, MatchPatternError, KeyError...
+        first = str(exc).strip().splitlines()
+        detail = next((line for line in first if line.strip() and "[E" not in line[:5]), first[0])
+        return " ".join(detail.split())[:200]
+    finally:
+        if "_check" in matcher:
+            matcher.remove("_check")
+    return None
+
+
+def _quality_warnings(codebook: Codebook) -> list[str]:
+    warnings = []
+    for code in codebook.codable:
+        if not code.definition:
+            warnings.append(f"{code.id}: no definition")
+        if not code.examples:
+            warnings.append(f"{code.id}: no examples (the model coder learns from them)")
+    return warnings

@@ -1,0 +1,126 @@
+"""The codebook as data: a tree of codes with definitions, criteria, examples and patterns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Polarity = Literal["barrier", "prerequisite", "neutral"]
+HARDY_FAMILIES = ("structural", "procedural", "financial", "professional", "status")
+FAMILY_LABELS = {
+    "structural": "Structural",
+    "procedural": "Procedural",
+    "financial": "Financial",
+    "professional": "Professional",
+    "status": "Status and legitimacy",
+}
+
+
+class CodeSpec(BaseModel):
+    """One code as written in the YAML file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+    polarity: Polarity
+    definition: str | None = None
+    parent: str | None = None
+    family: str | None = None
+    pair: str | None = None
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
+    near_misses: list[str] = Field(default_factory=list)
+    patterns: list[list[dict[str, Any]]] = Field(default_factory=list)
+    exclude_patterns: list[list[dict[str, Any]]] = Field(default_factory=list)
+
+
+class TrainingSpec(BaseModel):
+    """Human codings the model coder learns from when a project has none of its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    codings: str
+    corpus: str
+
+
+class CodebookSpec(BaseModel):
+    """The whole YAML file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    version: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    description: str | None = None
+    references: list[str] = Field(default_factory=list)
+    training: TrainingSpec | None = None
+    codes: list[CodeSpec] = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A validated code with its place in the tree."""
+
+    id: str
+    label: str
+    polarity: str
+    family: str
+    parent: str | None
+    definition: str
+    pair: str | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    near_misses: tuple[str, ...] = ()
+    patterns: tuple[tuple[dict[str, Any], ...], ...] = ()
+    exclude_patterns: tuple[tuple[dict[str, Any], ...], ...] = ()
+
+    @property
+    def depth(self) -> int:
+        return self.id.count(".")
+
+
+@dataclass(slots=True)
+class Codebook:
+    """A validated codebook: codes in file order, looked up by id."""
+
+    name: str
+    version: str | None
+    authors: list[str]
+    description: str | None
+    references: list[str]
+    codes: dict[str, Code]
+    hash: str
+    text: str
+    path: Path | None = None
+    training: TrainingSpec | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def children(self, code_id: str | None) -> list[Code]:
+        return [c for c in self.codes.values() if c.parent == code_id]
+
+    @property
+    def families(self) -> list[str]:
+        return [c.id for c in self.codes.values() if c.parent is None]
+
+    @property
+    def codable(self) -> list[Code]:
+        """Codes a segment can be given: the leaves of the tree."""
+        parents = {c.parent for c in self.codes.values()}
+        return [c for c in self.codes.values() if c.id not in parents]
+
+    def family_label(self, family: str) -> str:
+        code = self.codes.get(family)
+        return code.label if code else FAMILY_LABELS.get(family, family)
+
+    def training_paths(self) -> tuple[Path, Path] | None:
+        """The training codings and corpus, resolved against the codebook's folder."""
+        if self.training is None or self.path is None:
+            return None
+        base = self.path.parent
+        return (base / self.training.codings).resolve(), (base / self.training.corpus).resolve()
