@@ -23,6 +23,7 @@ def run(
     corpus: str | Path,
     out: str | Path,
     *,
+    replace: bool = False,
     progress: Callable[[str, int], None] | None = None,
 ) -> tuple[Store, RunResult]:
     """Create (or reuse) the project in ``out`` and run every stage on ``corpus``.
@@ -39,7 +40,7 @@ def run(
     created = not project.exists()
     store = open_or_create(project)
     try:
-        report = ingest(store, [corpus], progress=progress, command="run")
+        report = ingest(store, [corpus], replace=replace, progress=progress, command="run")
     except BaseException:
         store.close()
         if created:  # leave things as they were: no half-made project behind a failed run

@@ -83,7 +83,7 @@ def test_run_on_the_demo_corpus(tmp_path):
     # a second run finds everything unchanged and writes nothing new
     again = CliRunner().invoke(cli, ["run", str(CORPUS), "--out", str(out)])
     assert again.exit_code == 0
-    assert "Ingested 0 documents" in again.output
+    assert "Ingested 0 file(s)" in again.output
 
 
 def test_run_refuses_a_file_as_corpus(tmp_path, data):

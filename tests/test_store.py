@@ -120,8 +120,8 @@ def test_reingest_unchanged_is_a_no_op(qc, good_copy):
     before = qc.dump()
     result = qc("ingest", good_copy)
     assert result.exit_code == 0
-    assert "Ingested 0 documents" in result.output
-    assert "6 files unchanged" in result.output
+    assert "Ingested 0 file(s)" in result.output
+    assert "Unchanged: 6 file(s)" in result.output
     assert qc.dump() == before
 
 
@@ -133,7 +133,7 @@ def test_changed_file_needs_replace_which_reports_dropped_codings(qc, good_copy)
     before = qc.dump()
     refused = qc("ingest", good_copy)
     assert refused.exit_code == 1
-    assert "changed since it was ingested" in refused.stderr
+    assert "differs from the document ingested as" in refused.stderr
     assert "drops 1 codings" in refused.stderr
     assert qc.dump() == before
     replaced = qc("ingest", good_copy, "--replace")
@@ -154,7 +154,7 @@ def test_remove_participant_removes_everything_including_file_bytes(qc, good_cop
     assert secret.encode() in qc.project.read_bytes() + _wal(qc.project)
     result = qc("documents", "remove", "--participant", "HOL-90", "--yes")
     assert result.exit_code == 0, result.output
-    assert "Removed 1 documents, 4 segments, 1 codings and participants HOL-90." in result.output
+    assert "Removed 1 document(s), 4 segments, 1 codings and participants HOL-90." in result.output
     with open_project(qc.project) as store:
         assert store.execute("SELECT count(*) FROM codings").fetchone()[0] == 0
         assert not store.execute("SELECT 1 FROM participants WHERE pseudonym = 'HOL-90'").fetchall()
@@ -173,7 +173,7 @@ def test_remove_survey_file_removes_all_its_rows(qc, good_copy):
     assert qc("ingest", good_copy).exit_code == 0
     result = qc("documents", "remove", "responses.csv", input="y\n")
     assert result.exit_code == 0, result.output
-    assert "Removed 3 documents" in result.output
+    assert "Removed 3 document(s)" in result.output
     assert "responses.csv" not in qc("documents", "list").output
 
 

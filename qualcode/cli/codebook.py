@@ -66,7 +66,9 @@ def show(file: str | None) -> None:
 @command.command("export")
 @codebook_file
 @click.option("--format", "fmt", type=click.Choice(["md", "csv"]), default="md", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."
+)
 def export(file: str | None, fmt: str, output: str | None) -> None:
     """Export the codebook as Markdown (a methods appendix) or CSV.
 

@@ -9,7 +9,7 @@ from qualcode.ingest import IngestReport, ingest
 
 
 def print_report(report: IngestReport) -> None:
-    """Tell the user what ingest did; warnings and refusals go to stderr."""
+    """Tell the user what ingest did; warnings, refusals and skips go to stderr."""
     for path, message in report.warnings:
         click.echo(f"Warning: {path}: {message}", err=True)
     for path, reason in report.refused:
@@ -18,10 +18,15 @@ def print_report(report: IngestReport) -> None:
         click.echo(f"Skipped: {path}: {reason}", err=True)
     for path, dropped in report.replaced:
         click.echo(f"Replaced {path}: dropped {dropped} codings.")
+    for paths, segments, codings in report.withdrawn:
+        click.echo(
+            f"Removed (consent withdrawn in the manifest): {paths}; "
+            f"{segments} segments and {codings} codings deleted."
+        )
     segments = sum(n for _, n in report.added)
     click.echo(
-        f"Ingested {len(report.added)} documents ({segments} segments); "
-        f"{len(report.unchanged)} files unchanged, {len(report.refused)} refused."
+        f"Ingested {report.files} file(s): {len(report.added)} documents, {segments} segments. "
+        f"Unchanged: {len(report.unchanged)} file(s). Refused: {len(report.refused)}."
     )
 
 

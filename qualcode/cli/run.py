@@ -20,18 +20,24 @@ from qualcode.pipeline import run
     type=click.Path(file_okay=False),
     help="Folder for the project store and outputs.",
 )
-def command(corpus: str, out: str) -> None:
+@click.option("--replace", is_flag=True, help="Re-ingest changed files, dropping their codings.")
+@click.pass_context
+def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
     """Run the whole pipeline on a corpus folder: ingest, then a per-site summary.
 
     The project store is OUT/qualcode.db; running again reuses it (unchanged files are
-    skipped). The --project option does not apply here.
+    skipped, changed ones refused unless --replace). The global --project option does not
+    apply here.
 
     \b
     Example:
       qualcode run corpora/partnership-sites --out demo-output
     """
+    source = ctx.find_root().get_parameter_source("project")
+    if source is click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("run keeps its project in OUT/qualcode.db; use --out, not --project")
     with error_boundary(), progress_bar("Ingesting") as step:
-        store, result = run(corpus, out, progress=step)
+        store, result = run(corpus, out, replace=replace, progress=step)
     try:
         print_report(result.ingest)
         click.echo(f"\nProject {result.project}")

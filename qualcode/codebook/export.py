@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from qualcode.codebook.model import Codebook, Code
+from qualcode.codebook.model import Code, Codebook
 
 CSV_COLUMNS = (
     "id",

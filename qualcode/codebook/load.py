@@ -22,9 +22,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "codebooks" / "partnership-barri
 def default_codebook_path() -> Path:
     """The shipped codebook of barriers and prerequisites (from the source checkout)."""
     if not SHIPPED.is_file():
-        raise CodebookError(
-            SHIPPED, "the shipped codebook is missing; pass --codebook FILE"
-        )
+        raise CodebookError(SHIPPED, "the shipped codebook is missing; pass --codebook FILE")
     return SHIPPED
 
 
@@ -125,7 +123,8 @@ def _check_codes(specs: list[CodeSpec], origin: Any, lines: _Lines) -> dict[str,
         if not ID_RE.match(spec.id):
             raise CodebookError(
                 origin,
-                f"id {spec.id!r} must be lower-case words joined by dots, e.g. financial.pooled_budget",
+                f"id {spec.id!r} must be lower-case words joined by dots "
+                "(e.g. financial.pooled_budget)",
                 line=lines.line(where),
                 field=_field(where),
             )

@@ -55,7 +55,8 @@ def code_ids(store: Store, codebook_id: int) -> dict[str, int]:
 def load_stored_codebook(store: Store, codebook_id: int | None = None) -> Codebook | None:
     """A codebook from the store (the most recently added one by default)."""
     row = store.execute(
-        "SELECT content, source FROM codebooks WHERE (? IS NULL OR id = ?) ORDER BY id DESC LIMIT 1",
+        "SELECT content, source FROM codebooks WHERE (? IS NULL OR id = ?)"
+        " ORDER BY id DESC LIMIT 1",
         (codebook_id, codebook_id),
     ).fetchone()
     if row is None:

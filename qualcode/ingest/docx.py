@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 from qualcode.errors import TranscriptError
@@ -30,25 +31,40 @@ def read_docx(path: Path, options: ReadOptions) -> list[ParsedDocument]:
         raise TranscriptError(path, f"not a readable .docx file ({exc})") from exc
     except Exception as exc:  # python-docx raises its own PackageNotFoundError and lxml errors
         raise TranscriptError(path, f"not a readable .docx file ({type(exc).__name__})") from exc
-    paragraphs: list[str] = []
-    bold_labels: set[str] = set()
+    # First pass: which bold openings are speaker names. A bold word that opens a paragraph
+    # only once ("**Important** point: ...") is emphasis, not a speaker; a name is one that
+    # recurs, ends in a colon, or looks like an identifier or an interviewer label.
+    items: list[tuple[str, str | None]] = []
     for paragraph in document.paragraphs:
         text = paragraph.text.strip()
         if not text:
             continue
-        label = _bold_label(paragraph)
-        if label is not None:
-            bold_labels.add(label)
+        if paragraph.style is not None and paragraph.style.name.lower().startswith(
+            ("heading", "title")
+        ):
+            items.append((f"# {text}", None))  # a heading: ignored above the first turn
+            continue
+        items.append((text, _bold_label(paragraph)))
+    counts = Counter(label.rstrip(":").strip() for _, label in items if label)
+    interviewers = {x.casefold() for x in options.interviewer_labels}
+    known = {
+        name
+        for name in counts
+        if counts[name] >= 2
+        or any(ch.isdigit() for ch in name)
+        or "(" in name
+        or name.casefold() in interviewers
+    } | {label.rstrip(":").strip() for _, label in items if label and label.endswith(":")}
+    paragraphs: list[str] = []
+    for text, label in items:
+        name = label.rstrip(":").strip() if label else None
+        if name in known:
             rest = text[len(label) :].lstrip()  # text and label both start at the first run
-            if label.endswith(":"):
-                text = f"{label} {rest}"
-            else:
-                text = f"{label}: {rest.lstrip(':').lstrip()}"
+            text = f"{name}: {rest.lstrip(':').lstrip()}"
         paragraphs.append(text)
     body = normalise("\n\n".join(paragraphs))
     if not body.strip():
         raise TranscriptError(path, "the document has no text")
-    known = {label.rstrip(":").strip() for label in bold_labels}
     segments, warnings = segment_text(
         body,
         interviewer_labels=options.interviewer_labels,

@@ -57,33 +57,34 @@ class Manifest:
 
 
 def validate_fields(
-    fields: dict[str, Any], origin: Path | str, line: int | None, prefix: str = ""
+    fields: dict[str, Any],
+    origin: Path | str,
+    line: int | None,
+    prefix: str = "",
+    lines: dict[str, int] | None = None,
 ) -> None:
-    """Check values shared by manifests and front matter: tier, consent, label lists."""
-    tier = fields.get("tier")
-    if tier is not None and str(tier) not in TIERS:
-        raise ManifestError(
-            origin,
-            f"tier {tier!r} is not one of {', '.join(TIERS)}",
-            line=line,
-            field=f"{prefix}tier",
+    """Check values shared by manifests and front matter: tier, consent, label lists.
+
+    ``tier`` and ``consent`` are case-insensitive and are stored in lower case. ``lines`` gives
+    the line of each field where it is known, so the error points at the field itself.
+    """
+
+    def fail(name: str, reason: str) -> ManifestError:
+        return ManifestError(
+            origin, reason, line=(lines or {}).get(name, line), field=f"{prefix}{name}"
         )
-    consent = fields.get("consent")
-    if consent is not None and str(consent) not in CONSENT_VALUES:
-        raise ManifestError(
-            origin,
-            f"consent {consent!r} is not one of {', '.join(CONSENT_VALUES)}",
-            line=line,
-            field=f"{prefix}consent",
-        )
+
+    for name, allowed in (("tier", TIERS), ("consent", CONSENT_VALUES)):
+        value = fields.get(name)
+        if value is None:
+            continue
+        normal = str(value).strip().lower()
+        if normal not in allowed:
+            raise fail(name, f"{name} {value!r} is not one of {', '.join(allowed)}")
+        fields[name] = normal
     labels = fields.get("interviewer_labels")
     if labels is not None and not isinstance(labels, list | tuple):
-        raise ManifestError(
-            origin,
-            "interviewer_labels must be a list",
-            line=line,
-            field=f"{prefix}interviewer_labels",
-        )
+        raise fail("interviewer_labels", "interviewer_labels must be a list")
 
 
 def load_manifest(path: Path) -> Manifest:
@@ -98,14 +99,15 @@ def load_manifest(path: Path) -> Manifest:
         manifest = Manifest(path)
     else:
         rows, manifest = _yaml_rows(text, path)
-    for index, (line, fields) in enumerate(rows):
-        prefix = f"documents[{index}]."
+    csv_manifest = path.suffix.lower() == ".csv"
+    for index, (line, fields, lines) in enumerate(rows):
+        prefix = "" if csv_manifest else f"documents[{index}]."
         unknown = sorted(set(fields) - set(FIELDS))
         if unknown:
             raise ManifestError(
                 path,
                 f"unknown field (known: {', '.join(FIELDS)})",
-                line=line,
+                line=lines.get(unknown[0], line),
                 field=prefix + unknown[0],
             )
         name = fields.get("file")
@@ -114,16 +116,19 @@ def load_manifest(path: Path) -> Manifest:
         file = (path.parent / str(name)).resolve()
         if not file.is_file():
             raise ManifestError(
-                path, f"file {name!r} does not exist", line=line, field=prefix + "file"
+                path,
+                f"file {name!r} does not exist",
+                line=lines.get("file", line),
+                field=prefix + "file",
             )
         if file in manifest.entries:
             raise ManifestError(
                 path,
                 f"file {name!r} is listed twice (first at line {manifest.entries[file].line})",
-                line=line,
+                line=lines.get("file", line),
                 field=prefix + "file",
             )
-        validate_fields(fields, path, line, prefix)
+        validate_fields(fields, path, line, prefix, lines)
         clean = {k: v for k, v in fields.items() if v not in (None, "") and k != "file"}
         manifest.entries[file] = ManifestEntry(file=file, fields=clean, line=line)
     _check_pseudonym_sites(manifest)
@@ -148,14 +153,15 @@ def _check_pseudonym_sites(manifest: Manifest) -> None:
         sites.setdefault(key, (str(site), entry.line))
 
 
-def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
+def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any], dict[str, int]]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     rows = []
     try:
         for row in reader:
             if None in row:
                 raise ManifestError(path, "more fields than the header has", line=reader.line_num)
-            rows.append((reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items()}))
+            fields = {k.strip(): (v or "").strip() for k, v in row.items()}
+            rows.append((reader.line_num, fields, dict.fromkeys(fields, reader.line_num)))
     except csv.Error as exc:
         raise ManifestError(path, f"malformed CSV ({exc})", line=reader.line_num) from exc
     if not reader.fieldnames or "file" not in [f.strip() for f in reader.fieldnames]:
@@ -163,7 +169,9 @@ def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
-def _yaml_rows(text: str, path: Path) -> tuple[list[tuple[int, dict[str, Any]]], Manifest]:
+def _yaml_rows(
+    text: str, path: Path
+) -> tuple[list[tuple[int, dict[str, Any], dict[str, int]]], Manifest]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -200,7 +208,12 @@ def _yaml_rows(text: str, path: Path) -> tuple[list[tuple[int, dict[str, Any]]],
             raise ManifestError(
                 path, "each entry must be a mapping", line=line, field=f"documents[{index}]"
             )
-        rows.append((line, {**defaults, **entry}))
+        lines = {
+            str(k.value): k.start_mark.line + 1
+            for k, _ in getattr(entry_node, "value", [])
+            if isinstance(entry_node, yaml.MappingNode)
+        }
+        rows.append((line, {**defaults, **entry}, lines))
     return rows, manifest
 
 

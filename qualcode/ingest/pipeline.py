@@ -10,6 +10,7 @@ from typing import Any
 
 from qualcode.errors import EmptyCorpusError, InputError, TranscriptError
 from qualcode.ingest.manifest import (
+    MANIFEST_NAMES,
     Manifest,
     ManifestEntry,
     find_manifest,
@@ -22,17 +23,19 @@ from qualcode.store import Store
 from qualcode.store import queries as q
 from qualcode.types import ParsedDocument, Participant
 
-# Files a folder walk never takes for transcripts.
-SKIP_NAMES = {"readme", "license", "licence", "changelog", "manifest"}
+# A folder walk never takes files whose names start with these for transcripts.
+SKIP_PREFIXES = ("readme", "license", "licence", "changelog", "manifest")
 PARTICIPANT_FIELDS = ("site", "stakeholder_group", "role", "organisation", "tier")
 
 
 @dataclass(slots=True)
 class IngestReport:
     run_id: int | None = None
+    files: int = 0  # files read and stored
     added: list[tuple[str, int]] = field(default_factory=list)  # (document, segments)
-    unchanged: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)  # files
     replaced: list[tuple[str, int]] = field(default_factory=list)  # (document, codings dropped)
+    withdrawn: list[tuple[str, int, int]] = field(default_factory=list)  # (doc, segments, codings)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (document, message)
@@ -40,54 +43,110 @@ class IngestReport:
 
 @dataclass(slots=True)
 class _Planned:
-    file: Path
+    file: Path  # resolved
     key: str
     entry: ManifestEntry | None
+    manifest: Manifest | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    site: str | None
+    replace: bool
+    text_column: str | None
+    id_column: str | None
+    interviewer_labels: tuple[str, ...] | None
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _plan(
-    paths: Sequence[Path], manifest: Manifest | None, readers: dict[str, Any], report: IngestReport
-) -> list[_Planned]:
-    planned: list[_Planned] = []
-    seen: set[Path] = set()
-    for given in paths:
+class _Planner:
+    """Decides which files to read, under which key, with which manifest entry.
+
+    Each folder uses its own manifest (or the one given with --manifest); a single file uses the
+    nearest manifest above it that lists it, so that it gets the same key and metadata as when
+    its whole folder is ingested.
+    """
+
+    def __init__(self, manifest_path: Path | None, readers: dict[str, Any], report: IngestReport):
+        self.explicit = load_manifest(Path(manifest_path)) if manifest_path else None
+        self.readers = readers
+        self.report = report
+        self.cache: dict[Path, Manifest] = {}
+        self.planned: list[_Planned] = []
+        self.seen: set[Path] = set()
+        self.keys: dict[str, Path] = {}
+
+    def _manifest(self, path: Path) -> Manifest:
+        resolved = path.resolve()
+        if resolved not in self.cache:
+            self.cache[resolved] = load_manifest(_shown(resolved))
+        return self.cache[resolved]
+
+    def add(self, given: Path) -> None:
         if not given.exists():
             raise InputError(given, "no such file or folder")
-        if given.is_dir():
-            root = manifest.root if manifest else given
-            if manifest and manifest.entries:
-                files = sorted(f for f in manifest.entries if _within(f, given.resolve()))
-                listed = set(files)
-                for extra in _walk(given, readers):
-                    if extra.resolve() not in listed:
-                        report.skipped.append((str(extra), "not listed in the manifest"))
-            else:
-                files = [f.resolve() for f in _walk(given, readers)]
-            for f in files:
-                if f not in seen:
-                    seen.add(f)
-                    planned.append(_Planned(f, _key(f, root.resolve()), _entry(manifest, f)))
+        if given.is_file() and (
+            given.name.lower() in MANIFEST_NAMES or given.suffix.lower() in (".yaml", ".yml")
+        ):
+            # `qualcode ingest study/manifest.yaml` means: ingest what the manifest lists.
+            manifest = self._manifest(given)
+            self._folder(manifest.root, manifest)
+        elif given.is_dir():
+            found = find_manifest(given)
+            self._folder(given, self.explicit or (self._manifest(found) if found else None))
         else:
-            if given.suffix.lower() not in readers:
-                raise InputError(
-                    given,
-                    f"unknown file type {given.suffix or '(none)'!r}; qualcode reads "
-                    + ", ".join(sorted(readers)),
-                )
-            f = given.resolve()
-            if f not in seen:
-                seen.add(f)
-                root = (
-                    manifest.root.resolve()
-                    if manifest and _within(f, manifest.root.resolve())
-                    else f.parent
-                )
-                planned.append(_Planned(f, _key(f, root), _entry(manifest, f)))
-    return planned
+            self._file(given)
+
+    def _folder(self, folder: Path, manifest: Manifest | None) -> None:
+        folder = folder.resolve()
+        if manifest and manifest.entries:
+            files = sorted(f for f in manifest.entries if _within(f, folder))
+            listed = set(files)
+            for extra in _walk(folder, self.readers):
+                if extra not in listed:
+                    self.report.skipped.append((str(_shown(extra)), "not listed in the manifest"))
+            root = manifest.root.resolve()
+        else:
+            files = list(_walk(folder, self.readers))
+            root = folder
+        for f in files:
+            self._plan(f, root, manifest)
+
+    def _file(self, given: Path) -> None:
+        if given.suffix.lower() not in self.readers:
+            raise InputError(
+                given,
+                f"unknown file type {given.suffix or '(none)'!r}; qualcode reads "
+                + ", ".join(sorted(self.readers)),
+            )
+        f = given.resolve()
+        manifest = self.explicit
+        if manifest is None:
+            for folder in f.parents:
+                found = find_manifest(folder)
+                if found and self._manifest(found).entry_for(f):
+                    manifest = self._manifest(found)
+                    break
+        in_manifest = manifest is not None and _within(f, manifest.root.resolve())
+        self._plan(f, manifest.root.resolve() if in_manifest else f.parent, manifest)
+
+    def _plan(self, f: Path, root: Path, manifest: Manifest | None) -> None:
+        if f in self.seen:
+            return
+        self.seen.add(f)
+        entry = manifest.entry_for(f) if manifest else None
+        key = _key(f, root)
+        if key in self.keys:
+            raise InputError(
+                _shown(f),
+                f"would be stored as {key!r}, the same name as {_shown(self.keys[key])}; "
+                "give one of them another name (or ingest from a folder that keeps them apart)",
+            )
+        self.keys[key] = f
+        self.planned.append(_Planned(f, key, entry, manifest))
 
 
 def _shown(file: Path) -> Path:
@@ -109,27 +168,14 @@ def _key(file: Path, root: Path) -> str:
         return file.name
 
 
-def _entry(manifest: Manifest | None, file: Path) -> ManifestEntry | None:
-    return manifest.entry_for(file) if manifest else None
-
-
 def _walk(folder: Path, readers: dict[str, Any]) -> Iterable[Path]:
     for f in sorted(folder.rglob("*")):
         rel = f.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts) or not f.is_file():
             continue
-        if f.suffix.lower() not in readers or f.stem.lower() in SKIP_NAMES:
+        if f.suffix.lower() not in readers or f.name.lower().startswith(SKIP_PREFIXES):
             continue
-        yield f
-
-
-@dataclass(frozen=True, slots=True)
-class _Settings:
-    site: str | None
-    replace: bool
-    text_column: str | None
-    id_column: str | None
-    interviewer_labels: tuple[str, ...]
+        yield f.resolve()
 
 
 def ingest(
@@ -153,43 +199,52 @@ def ingest(
     from qualcode.ingest import READERS
 
     report = IngestReport()
-    path_list, manifest = _resolve_manifest([Path(p) for p in paths], manifest_path)
-    planned = _plan(path_list, manifest, READERS, report)
+    planner = _Planner(Path(manifest_path) if manifest_path else None, READERS, report)
+    for given in paths:
+        planner.add(Path(given))
+    if not planner.planned:
+        raise EmptyCorpusError("no transcripts found in " + ", ".join(str(p) for p in paths))
     settings = _Settings(
         site=site,
         replace=replace,
         text_column=text_column,
         id_column=id_column,
-        interviewer_labels=tuple(interviewer_labels or ())
-        or (manifest.interviewer_labels if manifest and manifest.interviewer_labels else ())
-        or DEFAULT_INTERVIEWER_LABELS,
+        interviewer_labels=tuple(interviewer_labels) if interviewer_labels else None,
     )
     to_store: list[tuple[ParsedDocument, str, str | None]] = []
     to_replace: list[int] = []
-    for item in planned:
+    to_withdraw: list[Any] = []
+    for item in planner.planned:
         if progress:
-            progress(item.key, len(planned))
-        docs, replaced = _read_planned(store, item, settings, report)
+            progress(item.key, len(planner.planned))
+        docs, replaced, withdraw = _read_planned(store, item, settings, report)
         to_store.extend(docs)
         to_replace.extend(replaced)
+        to_withdraw.extend(withdraw)
+    report.files = len({doc.source for doc, _, _ in to_store})
 
-    if not to_store and not report.unchanged:
-        if report.refused:
-            raise InputError(report.refused[0][0], "not ingested: consent withdrawn")
-        raise EmptyCorpusError("no transcripts found in " + ", ".join(str(p) for p in paths))
-    if not to_store and not to_replace:
+    if not to_store and not to_replace and not to_withdraw:
+        if report.refused and len(report.refused) >= len(planner.planned):
+            raise InputError(report.refused[0][0], f"not ingested: {report.refused[0][1]}")
         return report
 
     with store.atomic():
         parameters = {
             "paths": [str(p) for p in paths],
-            "manifest": str(manifest.path) if manifest else None,
+            "manifest": str(manifest_path) if manifest_path else None,
             "site": site,
             "replace": replace,
             "text_column": text_column,
             "id_column": id_column,
         }
         report.run_id = q.start_run(store, command, parameters)
+        if to_withdraw:
+            removal = q.remove_documents(
+                store, to_withdraw, reason="consent withdrawn (manifest)", run_id=report.run_id
+            )
+            report.withdrawn.append(
+                (", ".join(removal.documents), removal.segments, removal.codings)
+            )
         q.delete_documents(store, to_replace)
         for doc, sha, doc_site in to_store:
             q.insert_document(
@@ -203,55 +258,60 @@ def ingest(
             )
             report.added.append((doc.path, len(doc.segments)))
         q.finish_run(store, report.run_id)
+    if to_withdraw:
+        q.purge_free_pages(store)
     return report
-
-
-def _resolve_manifest(
-    paths: list[Path], manifest_path: str | Path | None
-) -> tuple[list[Path], Manifest | None]:
-    if manifest_path is None and len(paths) == 1 and paths[0].suffix.lower() in (".yaml", ".yml"):
-        # `qualcode ingest study/manifest.yaml` means: ingest what the manifest lists.
-        return [paths[0].parent], load_manifest(paths[0])
-    if manifest_path is not None:
-        return paths, load_manifest(Path(manifest_path))
-    if len(paths) == 1 and paths[0].is_dir():
-        found = find_manifest(paths[0])
-        return paths, load_manifest(found) if found else None
-    return paths, None
 
 
 def _read_planned(
     store: Store, item: _Planned, settings: _Settings, report: IngestReport
-) -> tuple[list[tuple[ParsedDocument, str, str | None]], list[int]]:
-    """Read one planned file unless it is withdrawn or unchanged; return documents to store
-    and the ids of the documents they replace."""
+) -> tuple[list[tuple[ParsedDocument, str, str | None]], list[int], list[Any]]:
+    """Read one planned file unless it is withdrawn, removed or unchanged.
+
+    Returns documents to store, ids of documents they replace, and stored documents to remove
+    because the manifest now says the participant withdrew.
+    """
     from qualcode.ingest import READERS
 
     fields = dict(item.entry.fields) if item.entry else {}
+    existing = _existing(store, item.key)
     if fields.get("consent") == "withdrawn":
         report.refused.append((item.key, "consent withdrawn"))
-        return [], []
+        return [], [], existing
     sha = _sha256(item.file)
-    existing = _existing(store, item.key)
+    removed = q.removed_record(store, item.key, sha)
+    if removed and not existing:
+        report.refused.append(
+            (
+                item.key,
+                f"removed from this project on {removed['removed_at'][:10]} "
+                f"({removed['reason']}); it is not ingested again",
+            )
+        )
+        return [], [], []
     if existing and all(row["sha256"] == sha for row in existing):
         report.unchanged.append(item.key)
-        return [], []
+        return [], [], []
     same = store.execute("SELECT path FROM documents WHERE sha256 = ? LIMIT 1", (sha,)).fetchone()
     if not existing and same:
-        report.unchanged.append(f"{item.key} (already ingested as {same['path']})")
-        return [], []
+        report.skipped.append((item.key, f"same content as {same['path']}, already ingested"))
+        return [], [], []
     existing_ids = [r["id"] for r in existing]
     if existing and not settings.replace:
         raise InputError(
             _shown(item.file),
-            f"changed since it was ingested as {item.key!r}; use --replace to re-ingest "
-            f"it (drops {q.count_codings(store, existing_ids)} codings)",
+            f"differs from the document ingested as {item.key!r}; if it is the same interview "
+            f"revised, use --replace (drops {q.count_codings(store, existing_ids)} codings); "
+            "if it is another interview, give it another name",
         )
+    labels = settings.interviewer_labels or (
+        item.manifest.interviewer_labels if item.manifest else None
+    )
     options = ReadOptions(
         key=item.key,
         respondent=_str(fields.get("participant")),
         interviewer_labels=tuple(
-            str(x) for x in fields.get("interviewer_labels", settings.interviewer_labels)
+            str(x) for x in fields.get("interviewer_labels", labels or DEFAULT_INTERVIEWER_LABELS)
         ),
         text_column=settings.text_column or _str(fields.get("text_column")),
         id_column=settings.id_column or _str(fields.get("id_column")),
@@ -270,7 +330,7 @@ def _read_planned(
         docs.append((doc, sha, doc_site))
     if existing:
         report.replaced.append((item.key, q.count_codings(store, existing_ids)))
-    return docs, existing_ids
+    return docs, existing_ids, []
 
 
 def _settle_metadata(

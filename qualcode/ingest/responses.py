@@ -15,6 +15,8 @@ from qualcode.types import ParsedDocument, Segment
 TEXT_COLUMN_GUESSES = ("response", "text", "answer", "comment", "comments")
 # Columns that describe the respondent rather than the response.
 PARTICIPANT_COLUMNS = {
+    "participant": "participant",
+    "pseudonym": "participant",
     "site": "site",
     "stakeholder_group": "stakeholder_group",
     "group": "stakeholder_group",
@@ -23,6 +25,49 @@ PARTICIPANT_COLUMNS = {
     "organization": "organisation",
     "tier": "tier",
 }
+
+
+def _column(header: list[str], wanted: str) -> str:
+    """The header's spelling of a column named case-insensitively."""
+    for column in header:
+        if column == wanted:
+            return column
+    for column in header:
+        if column.strip().casefold() == wanted.strip().casefold():
+            return column
+    return wanted
+
+
+def _columns(header: list[str], options: ReadOptions, path: Path) -> tuple[str, str | None]:
+    """The response column and the id column, checked against the header."""
+    folded = {c.strip().casefold(): c for c in header}
+    if options.text_column:
+        text_column = _column(header, options.text_column)
+    else:
+        text_column = next((folded[g] for g in TEXT_COLUMN_GUESSES if g in folded), None)
+    if text_column is None:
+        raise TranscriptError(
+            path,
+            f"no response column found (looked for {', '.join(TEXT_COLUMN_GUESSES)}); name it "
+            f"with --text-column; columns are {', '.join(header)}",
+            line=1,
+        )
+    if text_column not in header:
+        raise TranscriptError(
+            path,
+            f"no column {options.text_column!r}; columns are {', '.join(header)}",
+            line=1,
+            field="--text-column",
+        )
+    id_column = _column(header, options.id_column) if options.id_column else None
+    if options.id_column and id_column not in header:
+        raise TranscriptError(
+            path,
+            f"no column {options.id_column!r}; columns are {', '.join(header)}",
+            line=1,
+            field="--id-column",
+        )
+    return text_column, id_column
 
 
 def read_csv(path: Path, options: ReadOptions) -> list[ParsedDocument]:
@@ -36,30 +81,7 @@ def read_csv(path: Path, options: ReadOptions) -> list[ParsedDocument]:
     header = reader.fieldnames or []
     if not header:
         raise TranscriptError(path, "no header row", line=1)
-    text_column = options.text_column or next(
-        (c for c in header if c.strip().casefold() in TEXT_COLUMN_GUESSES), None
-    )
-    if text_column is None:
-        raise TranscriptError(
-            path,
-            f"no response column found (looked for {', '.join(TEXT_COLUMN_GUESSES)}); name it "
-            f"with --text-column; columns are {', '.join(header)}",
-            line=1,
-        )
-    if text_column not in header:
-        raise TranscriptError(
-            path,
-            f"no column {text_column!r}; columns are {', '.join(header)}",
-            line=1,
-            field="--text-column",
-        )
-    if options.id_column and options.id_column not in header:
-        raise TranscriptError(
-            path,
-            f"no column {options.id_column!r}; columns are {', '.join(header)}",
-            line=1,
-            field="--id-column",
-        )
+    text_column, id_column = _columns(header, options, path)
     documents: list[ParsedDocument] = []
     seen: dict[str, int] = {}
     skipped = 0
@@ -72,19 +94,25 @@ def read_csv(path: Path, options: ReadOptions) -> list[ParsedDocument]:
             if not response:
                 skipped += 1
                 continue
-            row_id = (row.get(options.id_column) or "").strip() if options.id_column else ""
+            row_id = (row.get(id_column) or "").strip() if id_column else ""
             row_id = row_id or f"row{line}"
             if row_id in seen:
                 raise TranscriptError(
                     path,
                     f"id {row_id!r} repeats line {seen[row_id]}",
                     line=line,
-                    field=options.id_column,
+                    field=id_column,
                 )
             seen[row_id] = line
             meta: dict[str, object] = dict(options.defaults)
-            meta.update({k: v for k, v in row.items() if k != text_column and v not in (None, "")})
-            meta["participant"] = meta.get("participant") or row_id
+            for column, value in row.items():
+                if column != text_column and value not in (None, ""):
+                    name = column.strip()
+                    meta[PARTICIPANT_COLUMNS.get(name.casefold(), name)] = value.strip()
+            # Respondent ids are only unique within one survey file: "row2" or "17" in two
+            # files are two people, so the pseudonym carries the file's name unless a
+            # participant column gives real project-wide pseudonyms.
+            meta["participant"] = meta.get("participant") or f"{path.stem}:{row_id}"
             meta["csv_line"] = line
             documents.append(
                 ParsedDocument(

@@ -127,7 +127,8 @@ def open_project(path: str | Path) -> Store:
     path = Path(path)
     if not path.exists():
         raise StoreError(
-            f"{path}: no qualcode project here; run 'qualcode init' first or pass --project PATH"
+            f"{path}: no qualcode project here; create it with 'qualcode -p {path} init' "
+            "(or name another with --project)"
         )
     store = Store(_connect(path), path)
     try:

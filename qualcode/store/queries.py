@@ -145,18 +145,6 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def documents_from_source(store: Store, source: str) -> list[Any]:
-    return store.execute(
-        "SELECT id, path, sha256 FROM documents WHERE source = ?", (source,)
-    ).fetchall()
-
-
-def document_by_path(store: Store, path: str) -> Any:
-    return store.execute(
-        "SELECT id, path, sha256 FROM documents WHERE path = ?", (path,)
-    ).fetchone()
-
-
 def count_codings(store: Store, document_ids: list[int]) -> int:
     if not document_ids:
         return 0
@@ -234,13 +222,27 @@ def summarise(store: Store) -> list[SiteSummary]:
 
 
 def list_documents(store: Store, site: str | None = None) -> list[Any]:
-    """Documents with site, participant, format and segment count, by path."""
+    """Documents with site, participant, group, tier, wave, format and segment count."""
     return store.execute(
-        "SELECT d.path, d.site, p.pseudonym, d.format, count(s.id) AS segments"
+        "SELECT d.path, d.site, p.pseudonym, p.stakeholder_group, p.tier, d.wave, d.format,"
+        " count(s.id) AS segments"
         " FROM documents d LEFT JOIN participants p ON p.id = d.participant_id"
         " LEFT JOIN segments s ON s.document_id = d.id"
         " WHERE (? IS NULL OR d.site = ?) GROUP BY d.id ORDER BY d.path",
         (site, site),
+    ).fetchall()
+
+
+def document_segments(store: Store, path: str) -> list[Any]:
+    """The segments of one document in order, with their ids, for `documents show`."""
+    row = store.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
+    if row is None:
+        raise InputError(path, "no such document in the project (see 'qualcode documents list')")
+    return store.execute(
+        'SELECT s.id, s.speaker, s.is_interviewer, s.start, s."end", s.start_time, s.text,'
+        " p.pseudonym FROM segments s LEFT JOIN participants p ON p.id = s.participant_id"
+        " WHERE s.document_id = ? ORDER BY s.start",
+        (row["id"],),
     ).fetchall()
 
 
@@ -275,7 +277,7 @@ def find_documents_to_remove(store: Store, paths: list[str], participant: str | 
     rows: dict[int, Any] = {}
     for path in paths:
         found = store.execute(
-            "SELECT id, path FROM documents WHERE path = ? OR substr(path, 1, ?) = ?",
+            "SELECT id, path, sha256 FROM documents WHERE path = ? OR substr(path, 1, ?) = ?",
             (path, len(path) + 1, path + "#"),
         ).fetchall()
         if not found:
@@ -285,7 +287,7 @@ def find_documents_to_remove(store: Store, paths: list[str], participant: str | 
         rows.update((r["id"], r) for r in found)
     if participant:
         found = store.execute(
-            "SELECT DISTINCT d.id, d.path FROM documents d"
+            "SELECT DISTINCT d.id, d.path, d.sha256 FROM documents d"
             " LEFT JOIN participants p ON p.id = d.participant_id"
             " WHERE p.pseudonym = ? OR d.id IN (SELECT s.document_id FROM segments s"
             " JOIN participants p2 ON p2.id = s.participant_id WHERE p2.pseudonym = ?)",
@@ -299,8 +301,12 @@ def find_documents_to_remove(store: Store, paths: list[str], participant: str | 
     return sorted(rows.values(), key=lambda r: r["path"])
 
 
-def remove_documents(store: Store, rows: list[Any]) -> Removal:
-    """Delete documents with every segment and coding of theirs, and now-orphaned participants."""
+def remove_documents(store: Store, rows: list[Any], *, reason: str, run_id: int | None) -> Removal:
+    """Delete documents with every segment and coding of theirs, and now-orphaned participants.
+
+    Each removed document is remembered by key and content hash (never its text), so that a
+    later ingest refuses to bring a withdrawn participant's words back.
+    """
     ids = [r["id"] for r in rows]
     marks = ",".join("?" * len(ids))
     segments = store.execute(
@@ -310,7 +316,21 @@ def remove_documents(store: Store, rows: list[Any]) -> Removal:
     before = {r[0] for r in store.execute("SELECT pseudonym FROM participants")}
     delete_documents(store, ids)
     after = {r[0] for r in store.execute("SELECT pseudonym FROM participants")}
+    store.conn.executemany(
+        "INSERT INTO removed_documents (path, sha256, reason, run_id, removed_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(r["path"], r["sha256"], reason, run_id, now()) for r in rows],
+    )
     return Removal([r["path"] for r in rows], segments, codings, sorted(before - after))
+
+
+def removed_record(store: Store, key: str, sha256: str) -> Any:
+    """The removal of a document with this key or content, if there was one."""
+    return store.execute(
+        "SELECT path, reason, removed_at FROM removed_documents"
+        " WHERE sha256 = ? OR path = ? OR substr(path, 1, ?) = ? ORDER BY id DESC LIMIT 1",
+        (sha256, key, len(key) + 1, key + "#"),
+    ).fetchone()
 
 
 def purge_free_pages(store: Store) -> None:

@@ -115,5 +115,21 @@ CREATE INDEX codings_segment ON codings(segment_id);
 CREATE INDEX codings_coder ON codings(coder_id, run_id);
 """
 
-MIGRATIONS: list[str] = [INITIAL]
+# 2: documents removed from a project (a participant withdrew) are remembered by content hash
+# and key, never by text, so a later ingest of the same file is refused instead of silently
+# bringing the withdrawn words back. Removals are also recorded as runs.
+REMOVED_DOCUMENTS = """
+CREATE TABLE removed_documents (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    run_id INTEGER REFERENCES runs(id),
+    removed_at TEXT NOT NULL
+);
+CREATE INDEX removed_documents_sha ON removed_documents(sha256);
+CREATE INDEX removed_documents_path ON removed_documents(path);
+"""
+
+MIGRATIONS: list[str] = [INITIAL, REMOVED_DOCUMENTS]
 SCHEMA_VERSION = len(MIGRATIONS)

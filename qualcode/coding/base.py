@@ -1,0 +1,32 @@
+"""What every coder returns: codes with confidence and evidence, never bare labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a code was given: a span of the segment (characters, end exclusive) and a reason."""
+
+    start: int
+    end: int
+    why: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "why": self.why}
+
+
+@dataclass(slots=True)
+class Assignment:
+    """One code given to one segment by a machine coder."""
+
+    code: str
+    confidence: float
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def segment_texts(segments: list[Any]) -> list[str]:
+    """Accept plain strings or objects with a ``text`` attribute (stored segments)."""
+    return [s if isinstance(s, str) else s.text for s in segments]
