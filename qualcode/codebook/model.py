@@ -114,6 +114,16 @@ class Codebook:
         parents = {c.parent for c in self.codes.values()}
         return [c for c in self.codes.values() if c.id not in parents]
 
+    def paired_barrier(self, code_id: str) -> str | None:
+        """The barrier that answers a prerequisite (its own ``pair``, or a barrier naming it)."""
+        code = self.codes[code_id]
+        if code.pair and self.codes[code.pair].polarity == "barrier":
+            return code.pair
+        for other in self.codes.values():
+            if other.pair == code_id and other.polarity == "barrier":
+                return other.id
+        return None
+
     def family_label(self, family: str) -> str:
         code = self.codes.get(family)
         return code.label if code else FAMILY_LABELS.get(family, family)

@@ -8,13 +8,17 @@ wish or hypothetical ("if only we had one set of notes") means the thing is abse
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
-from spacy.tokens import Span
+from spacy.attrs import LOWER, SENT_START
+from spacy.strings import hash_string
+from spacy.tokens import Doc
 
 NEGATION_LOWER = {
     "not",
     "n't",
+    "nt",
     "no",
     "never",
     "nobody",
@@ -47,6 +51,7 @@ CLAUSE_WORDS = {
     "instead",
     "rather",
 }
+WISH_WORDS = {"wish", "wished", "wishes", "wishing", "ideally"}
 CLAUSE_PUNCT = {",", ";", ":", ".", "?", "!", "—", "–", "-", "(", ")"}
 
 
@@ -56,47 +61,67 @@ class Context(Enum):
     WISH = "wish"
 
 
-def clause_bounds(span: Span) -> tuple[int, int]:
-    """Token indices (start, end) of the clause around ``span``, within its sentence."""
-    doc = span.doc
-    sent = span.sent
-    start = span.start
-    while start > sent.start and not _boundary(doc[start - 1]):
+def _ids(words: set[str]) -> frozenset[int]:
+    return frozenset(hash_string(w) for w in words)
+
+
+NEGATION_IDS = _ids(NEGATION_LOWER)
+NOT_NEGATING_IDS = _ids(NOT_NEGATING_AFTER)
+BOUNDARY_IDS = _ids(CLAUSE_WORDS | CLAUSE_PUNCT)
+WISH_IDS = _ids(WISH_WORDS)
+IF, ONLY = hash_string("if"), hash_string("only")
+WOULD_IDS, LIKE_IDS = _ids({"would", "'d"}), _ids({"love", "like"})
+
+
+@dataclass(frozen=True, slots=True)
+class DocWords:
+    """A Doc reduced to what negation needs: lower-case word ids and sentence starts.
+
+    Built once per Doc from attribute arrays and compared as hash ids, so checking the context
+    of each match creates no Python Token or string per word."""
+
+    doc: Doc
+    lower: list[int]
+    sent_start: list[bool]
+
+    @classmethod
+    def of(cls, doc: Doc) -> DocWords:
+        array = doc.to_array([LOWER, SENT_START]).tolist() if len(doc) else []
+        return cls(doc, [row[0] for row in array], [row[1] == 1 for row in array])
+
+
+def clause_bounds(words: DocWords, start: int, end: int) -> tuple[int, int]:
+    """Token indices (start, end) of the clause around tokens [start, end)."""
+    lower, sent_start = words.lower, words.sent_start
+    while start > 0 and not sent_start[start] and lower[start - 1] not in BOUNDARY_IDS:
         start -= 1
-    end = span.end
-    while end < sent.end and not _boundary(doc[end]):
+    n = len(lower)
+    while end < n and not sent_start[end] and lower[end] not in BOUNDARY_IDS:
         end += 1
     return start, end
 
 
-def _boundary(token) -> bool:
-    return token.text in CLAUSE_PUNCT or token.lower_ in CLAUSE_WORDS
-
-
-def context_of(span: Span) -> tuple[Context, str | None]:
-    """Whether a match is asserted, negated or wished for; with the cue word if any."""
-    doc = span.doc
-    start, end = clause_bounds(span)
+def context_of(words: DocWords, start: int, end: int) -> tuple[Context, str | None]:
+    """Whether the match at tokens [start, end) is asserted, negated or wished for; with the
+    cue word if any."""
+    lower = words.lower
+    n = len(lower)
+    c_start, c_end = clause_bounds(words, start, end)
     cues = []
-    for i in range(start, end):
-        if span.start <= i < span.end:
+    for i in range(c_start, c_end):
+        if start <= i < end:
             continue  # a negation inside the match is part of what it means ("nobody owns")
-        token = doc[i]
-        if token.lower_ in NEGATION_LOWER or token.lemma_ == "not":
-            nxt = doc[i + 1].lower_ if i + 1 < len(doc) else ""
-            if nxt in NOT_NEGATING_AFTER:
-                continue
-            cues.append(token.text)
+        if lower[i] in NEGATION_IDS and not (i + 1 < n and lower[i + 1] in NOT_NEGATING_IDS):
+            cues.append(i)
     if len(cues) % 2 == 1:
-        return Context.NEGATED, cues[0]
-    for i in range(start, end):
-        token = doc[i]
-        nxt = doc[i + 1].lower_ if i + 1 < len(doc) else ""
+        return Context.NEGATED, words.doc[cues[0]].text
+    for i in range(c_start, c_end):
+        word = lower[i]
+        nxt = lower[i + 1] if i + 1 < n else 0
         if (
-            token.lemma_ == "wish"
-            or token.lower_ == "ideally"
-            or (token.lower_ == "if" and nxt == "only")
-            or (token.lower_ in {"would", "'d"} and nxt in {"love", "like"})
+            word in WISH_IDS
+            or (word == IF and nxt == ONLY)
+            or (word in WOULD_IDS and nxt in LIKE_IDS)
         ):
-            return Context.WISH, token.text
+            return Context.WISH, words.doc[i].text
     return Context.PLAIN, None

@@ -1,16 +1,20 @@
 """The spaCy pipeline the rule coder runs on: no model download, ever.
 
-By default ``spacy.blank("en")`` with a sentencizer and the lookup lemmatizer whose tables come
-from ``spacy-lookups-data``. A trained pipeline (``en_core_web_sm``...) is used only when the
-user names one that is installed; a missing one is an error, never a download.
+By default ``spacy.blank("en")`` with a sentencizer and a lookup lemmatizer whose table comes
+from ``spacy-lookups-data`` (read from disk). A trained pipeline (``en_core_web_sm``...) is
+used only when the user names one that is installed; a missing one is an error, never a
+download.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy
 import spacy
+from spacy.attrs import LEMMA, LOWER
 from spacy.language import Language
+from spacy.lookups import load_lookups
 from spacy.tokens import Doc
 
 from qualcode.errors import QualcodeError
@@ -19,21 +23,35 @@ from qualcode.errors import QualcodeError
 MAX_LENGTH = 5_000_000
 
 
-@Language.factory("qualcode_lowercase_lemmas")
-def _make_lowercase_lemmas(nlp: Language, name: str):
-    """The lookup table is case-sensitive ("Budgets" has no entry), so sentence-initial and
-    capitalised words would escape lower-case lemma patterns; look those up in lower case."""
-    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+@Language.factory("qualcode_lookup_lemmatizer")
+def _make_lookup_lemmatizer(nlp: Language, name: str):
+    """spaCy's English lookup table (from spacy-lookups-data), looked up in lower case.
 
-    def lowercase_lemmas(doc: Doc) -> Doc:
-        for token in doc:
-            text = token.text
-            if text != token.lower_:
-                lower = token.lower_
-                token.lemma_ = table.get(lower, lower)
+    spaCy's own lookup lemmatizer is case-sensitive ("Budgets" has no entry), so sentence-initial
+    and capitalised words would escape lower-case lemma patterns. This component uses the same
+    table on the lower-cased form, and caches lemma ids by the lower-case form's id so a repeated
+    word costs one dictionary lookup.
+    """
+    table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+    strings = nlp.vocab.strings
+    cache: dict[int, int] = {}
+
+    def lemmatize(doc: Doc) -> Doc:
+        # Work on attribute arrays, not Token objects: creating a Python Token per word costs
+        # more than the lookup itself.
+        lowers = doc.to_array([LOWER])
+        lemmas = numpy.empty((len(doc), 1), dtype="uint64")
+        for i, lower in enumerate(lowers.tolist()):
+            lemma = cache.get(lower)
+            if lemma is None:
+                text = strings[lower]
+                lemma = cache[lower] = strings.add(table.get(text, text))
+            lemmas[i, 0] = lemma
+        if len(doc):
+            doc.from_array([LEMMA], lemmas)
         return doc
 
-    return lowercase_lemmas
+    return lemmatize
 
 
 @lru_cache(maxsize=4)
@@ -51,8 +69,6 @@ def load_nlp(model: str | None = None) -> Language:
     else:
         nlp = spacy.blank("en")
         nlp.add_pipe("sentencizer")
-        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-        nlp.initialize()  # loads the lookup tables from spacy-lookups-data (on disk)
-        nlp.add_pipe("qualcode_lowercase_lemmas")
+        nlp.add_pipe("qualcode_lookup_lemmatizer")
     nlp.max_length = MAX_LENGTH
     return nlp

@@ -19,6 +19,6 @@ READERS = {
     ".csv": read_csv,
 }
 
-from qualcode.ingest.pipeline import IngestReport, ingest  # noqa: E402  (needs READERS)
+from qualcode.ingest.pipeline import IngestReport, ingest, read_documents  # noqa: E402
 
-__all__ = ["READERS", "IngestReport", "ingest"]
+__all__ = ["READERS", "IngestReport", "ingest", "read_documents"]

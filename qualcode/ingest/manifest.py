@@ -47,6 +47,7 @@ class Manifest:
     path: Path
     entries: dict[Path, ManifestEntry] = field(default_factory=dict)
     interviewer_labels: tuple[str, ...] | None = None
+    codings: dict[str, Path] = field(default_factory=dict)  # coder name -> coding CSV
 
     @property
     def root(self) -> Path:
@@ -169,6 +170,28 @@ def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any], dict[str
     return rows
 
 
+def _yaml_header(data: dict[str, Any], path: Path, manifest: Manifest) -> None:
+    """Check the top-level fields of a YAML manifest other than its documents."""
+    unknown = sorted(set(data) - {"documents", "defaults", "interviewer_labels", "codings"})
+    if unknown:
+        raise ManifestError(path, "unknown top-level field", field=unknown[0])
+    if not isinstance(data.get("defaults") or {}, dict):
+        raise ManifestError(path, "must be a mapping", field="defaults")
+    labels = data.get("interviewer_labels")
+    if labels is not None:
+        if not isinstance(labels, list):
+            raise ManifestError(path, "must be a list", field="interviewer_labels")
+        manifest.interviewer_labels = tuple(str(x) for x in labels)
+    codings = data.get("codings") or {}
+    if not isinstance(codings, dict):
+        raise ManifestError(path, "must map coder names to coding CSV files", field="codings")
+    for coder, name in codings.items():
+        file = (path.parent / str(name)).resolve()
+        if not file.is_file():
+            raise ManifestError(path, f"file {name!r} does not exist", field=f"codings.{coder}")
+        manifest.codings[str(coder)] = file
+
+
 def _yaml_rows(
     text: str, path: Path
 ) -> tuple[list[tuple[int, dict[str, Any], dict[str, int]]], Manifest]:
@@ -189,16 +212,7 @@ def _yaml_rows(
         entries = data["documents"]
         entry_nodes = next(v for k, v in node.value if k.value == "documents").value
         defaults = data.get("defaults") or {}
-        unknown = sorted(set(data) - {"documents", "defaults", "interviewer_labels"})
-        if unknown:
-            raise ManifestError(path, "unknown top-level field", field=unknown[0])
-        if not isinstance(defaults, dict):
-            raise ManifestError(path, "must be a mapping", field="defaults")
-        labels = data.get("interviewer_labels")
-        if labels is not None:
-            if not isinstance(labels, list):
-                raise ManifestError(path, "must be a list", field="interviewer_labels")
-            manifest.interviewer_labels = tuple(str(x) for x in labels)
+        _yaml_header(data, path, manifest)
     else:
         raise ManifestError(path, "expected a list of entries or a mapping with 'documents'")
     rows = []

@@ -105,6 +105,7 @@ class _Planner:
         if manifest and manifest.entries:
             files = sorted(f for f in manifest.entries if _within(f, folder))
             listed = set(files)
+            listed |= set(manifest.codings.values())
             for extra in _walk(folder, self.readers):
                 if extra not in listed:
                     self.report.skipped.append((str(_shown(extra)), "not listed in the manifest"))
@@ -271,8 +272,6 @@ def _read_planned(
     Returns documents to store, ids of documents they replace, and stored documents to remove
     because the manifest now says the participant withdrew.
     """
-    from qualcode.ingest import READERS
-
     fields = dict(item.entry.fields) if item.entry else {}
     existing = _existing(store, item.key)
     if fields.get("consent") == "withdrawn":
@@ -304,6 +303,26 @@ def _read_planned(
             f"revised, use --replace (drops {q.count_codings(store, existing_ids)} codings); "
             "if it is another interview, give it another name",
         )
+    docs = []
+    for doc, doc_site in _read_file(item, fields, settings):
+        if doc.metadata.get("consent") == "withdrawn":
+            report.refused.append((doc.path, "consent withdrawn"))
+            continue
+        report.warnings.extend((doc.path, message) for message in doc.warnings)
+        if doc_site is None:
+            report.warnings.append((doc.path, "no site given (manifest, front matter or --site)"))
+        docs.append((doc, sha, doc_site))
+    if existing:
+        report.replaced.append((item.key, q.count_codings(store, existing_ids)))
+    return docs, existing_ids, []
+
+
+def _read_file(
+    item: _Planned, fields: dict[str, Any], settings: _Settings
+) -> list[tuple[ParsedDocument, str | None]]:
+    """Read one file with the options its manifest entry and the settings give."""
+    from qualcode.ingest import READERS
+
     labels = settings.interviewer_labels or (
         item.manifest.interviewer_labels if item.manifest else None
     )
@@ -318,19 +337,34 @@ def _read_planned(
         defaults={k: v for k, v in fields.items() if k in PARTICIPANT_FIELDS},
     )
     shown = _shown(item.file)
-    docs = []
-    for doc in READERS[item.file.suffix.lower()](shown, options):
-        doc_site = _settle_metadata(doc, fields, settings.site, shown)
-        if doc.metadata.get("consent") == "withdrawn":
-            report.refused.append((doc.path, "consent withdrawn"))
+    return [
+        (doc, _settle_metadata(doc, fields, settings.site, shown))
+        for doc in READERS[item.file.suffix.lower()](shown, options)
+    ]
+
+
+def read_documents(paths: Sequence[str | Path]) -> list[ParsedDocument]:
+    """Read files as ingest would, without a store: for training on a corpus on disk.
+
+    Files and documents whose consent is withdrawn are left out.
+    """
+    from qualcode.ingest import READERS
+
+    planner = _Planner(None, READERS, IngestReport())
+    for given in paths:
+        planner.add(Path(given))
+    settings = _Settings(None, False, None, None, None)
+    out = []
+    for item in planner.planned:
+        fields = dict(item.entry.fields) if item.entry else {}
+        if fields.get("consent") == "withdrawn":
             continue
-        report.warnings.extend((doc.path, message) for message in doc.warnings)
-        if doc_site is None:
-            report.warnings.append((doc.path, "no site given (manifest, front matter or --site)"))
-        docs.append((doc, sha, doc_site))
-    if existing:
-        report.replaced.append((item.key, q.count_codings(store, existing_ids)))
-    return docs, existing_ids, []
+        out.extend(
+            doc
+            for doc, _ in _read_file(item, fields, settings)
+            if doc.metadata.get("consent") != "withdrawn"
+        )
+    return out
 
 
 def _settle_metadata(

@@ -131,5 +131,32 @@ CREATE INDEX removed_documents_sha ON removed_documents(sha256);
 CREATE INDEX removed_documents_path ON removed_documents(path);
 """
 
-MIGRATIONS: list[str] = [INITIAL, REMOVED_DOCUMENTS]
+# 3: which segments a coder examined (so "looked and found nothing" differs from "never
+# looked", for agreement and training), and the cross-validated scores of trained models.
+CODED_SEGMENTS = """
+CREATE TABLE coded_segments (
+    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+    coder_id INTEGER NOT NULL REFERENCES coders(id),
+    run_id INTEGER REFERENCES runs(id),
+    PRIMARY KEY (segment_id, coder_id, run_id)
+);
+CREATE INDEX coded_segments_coder ON coded_segments(coder_id, run_id);
+
+CREATE TABLE evaluations (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    code TEXT NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('code', 'family', 'overall')),
+    n_units INTEGER NOT NULL,
+    support INTEGER NOT NULL,
+    precision REAL,
+    recall REAL,
+    f1 REAL,
+    kappa REAL,
+    threshold REAL,
+    predicted INTEGER NOT NULL DEFAULT 1
+);
+"""
+
+MIGRATIONS: list[str] = [INITIAL, REMOVED_DOCUMENTS, CODED_SEGMENTS]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,128 @@
+"""HybridCoder: rules and model together, with per-code thresholds; the default coder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from qualcode.codebook import Codebook
+from qualcode.coding.base import Assignment, segment_texts
+from qualcode.coding.model import ModelCoder
+from qualcode.coding.rules import RuleCoder
+
+
+class HybridCoder(BaseEstimator):
+    """Combine a rule match and the model's probability for each code.
+
+    The score is a noisy-OR, ``1 - (1 - p_model) * (1 - rule_weight * rule_confidence)``: either
+    a confident model or a pattern match (not negated) can carry a code, and both together make
+    it surer. A code the model does not predict (too few examples) rests on its rules alone.
+    Per-code thresholds are tuned on out-of-fold scores when ``fit`` is given groups.
+
+    Parameters
+    ----------
+    codebook : Codebook
+    rule_weight : float, default=0.8
+    C, min_examples, use_codebook_examples, random_state
+        Passed to the ModelCoder.
+    spacy_model : str or None, default=None
+        Passed to the RuleCoder.
+    threshold : float or None, default=None
+        One threshold for every code instead of the tuned ones.
+    """
+
+    def __init__(
+        self,
+        codebook: Codebook,
+        *,
+        rule_weight=0.8,
+        C=4.0,
+        min_examples=8,
+        use_codebook_examples=True,
+        spacy_model=None,
+        threshold=None,
+        random_state=0,
+    ):
+        self.codebook = codebook
+        self.rule_weight = rule_weight
+        self.C = C
+        self.min_examples = min_examples
+        self.use_codebook_examples = use_codebook_examples
+        self.spacy_model = spacy_model
+        self.threshold = threshold
+        self.random_state = random_state
+
+    def _model(self) -> ModelCoder:
+        return ModelCoder(
+            self.codebook,
+            C=self.C,
+            min_examples=self.min_examples,
+            use_codebook_examples=self.use_codebook_examples,
+            random_state=self.random_state,
+        )
+
+    def fit(self, texts: Sequence[Any], labels: Sequence[set[str]], groups=None) -> HybridCoder:
+        texts = segment_texts(list(texts))
+        self.model_ = self._model().fit(texts, labels)
+        self.rules_ = RuleCoder(self.codebook, spacy_model=self.spacy_model).fit()
+        self.codes_ = [c.id for c in self.codebook.codable]
+        self.skipped_ = self.model_.skipped_
+        self.thresholds_ = dict.fromkeys(self.codes_, 0.5)
+        if groups is not None and len(set(groups)) >= 3:
+            from qualcode.coding.evaluate import best_thresholds, out_of_fold
+
+            params = self.get_params()
+            oof = out_of_fold(lambda: HybridCoder(**params), texts, list(labels), list(groups), 3)
+            self.thresholds_ = best_thresholds(oof, list(labels), self.codes_)
+        return self
+
+    def _combine(self, probs: dict[str, float], rules: list[Assignment]) -> dict[str, float]:
+        rule_conf = {a.code: a.confidence for a in rules}
+        scores = {}
+        for code in self.codes_:
+            r = rule_conf.get(code, 0.0)
+            if code in self.model_.models_:
+                scores[code] = 1 - (1 - probs.get(code, 0.0)) * (1 - self.rule_weight * r)
+            else:
+                scores[code] = r
+        return scores
+
+    def predict_proba(self, texts: Sequence[Any]) -> list[dict[str, float]]:
+        check_is_fitted(self, "model_")
+        texts = segment_texts(list(texts))
+        probs = self.model_.predict_proba(texts)
+        rules = self.rules_.predict(texts)
+        return [self._combine(p, r) for p, r in zip(probs, rules, strict=True)]
+
+    def threshold_for(self, code: str) -> float:
+        return self.threshold if self.threshold is not None else self.thresholds_.get(code, 0.5)
+
+    def predict(
+        self, segments: Sequence[Any], progress: Callable[[int], None] | None = None
+    ) -> list[list[Assignment]]:
+        check_is_fitted(self, "model_")
+        texts = segment_texts(list(segments))
+        results: list[list[Assignment]] = []
+        for start in range(0, len(texts), 512):
+            batch = texts[start : start + 512]
+            probs = self.model_.predict_proba(batch)
+            rules = self.rules_.predict(batch)
+            x_word = self.model_.word_.transform(batch) if batch else None
+            for i, (p, r) in enumerate(zip(probs, rules, strict=True)):
+                scores = self._combine(p, r)
+                by_code = {a.code: a for a in r}
+                chosen = []
+                for code, value in scores.items():
+                    if value < self.threshold_for(code):
+                        continue
+                    evidence = list(by_code[code].evidence) if code in by_code else []
+                    if code in self.model_.models_:
+                        evidence += self.model_.evidence(batch[i], x_word[i], code, top=3)
+                    chosen.append(Assignment(code, round(value, 4), evidence))
+                results.append(sorted(chosen, key=lambda a: -a.confidence))
+            if progress:
+                progress(len(batch))
+        return results

@@ -1,0 +1,239 @@
+"""ModelCoder: word and character n-gram TF-IDF into one logistic regression per code.
+
+Trained on human codings (and the codebook's own examples and near misses), deterministic, and
+retrained in seconds on first use: no pickled models are shipped or loaded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+from qualcode.codebook import Codebook
+from qualcode.coding.base import Assignment, Evidence, segment_texts
+
+NEGATORS = re.compile(
+    r"^(?:not|no|never|nobody|nothing|none|neither|nor|without|hardly|cannot|\w+n't)$"
+)
+# Negation scope for features ends at punctuation or at a word that opens a new clause.
+SCOPE_END = re.compile(r"^(?:[.,;:!?]|but|although|though|however|because|and|so|yet|whereas)$")
+NOT_NEGATING_AFTER = {"just", "only", "simply", "merely", "necessarily"}
+TOKEN = re.compile(r"\w+(?:'\w+)?|[.,;:!?]")
+
+
+def mark_negation(text: str) -> str:
+    """Lower-case ``text`` and prefix words in a negation's scope with ``not_``.
+
+    "money was never the problem, it was the culture" ->
+    "money was never not_the not_problem , it was the culture": the classifier then learns
+    that a denied problem is not the same as a problem.
+    """
+    out: list[str] = []
+    negated = False
+    tokens = TOKEN.findall(text.lower())
+    for i, token in enumerate(tokens):
+        if SCOPE_END.match(token):
+            negated = False
+            out.append(token)
+            continue
+        if NEGATORS.match(token):
+            following = tokens[i + 1] if i + 1 < len(tokens) else ""
+            negated = following not in NOT_NEGATING_AFTER and not negated
+            out.append(token)
+            continue
+        out.append(f"not_{token}" if negated else token)
+    return " ".join(out)
+
+
+class ModelCoder(BaseEstimator):
+    """Multi-label classifier over codes, one balanced logistic regression per code.
+
+    Parameters
+    ----------
+    codebook : Codebook
+        Its codable codes are the labels; its examples and near misses are extra training data.
+    C : float, default=4.0
+        Inverse regularisation of each logistic regression.
+    min_examples : int, default=8
+        A code with fewer positive training texts (human codings plus codebook examples) is not
+        predicted; ``skipped_`` lists such codes.
+    use_codebook_examples : bool, default=True
+        Add each code's examples as positives and its near misses as negatives for that code.
+    threshold : float or None, default=None
+        One threshold for every code; None uses ``thresholds_`` (tuned by cross-validation when
+        ``fit`` is given groups) or 0.5.
+    random_state : int, default=0
+    """
+
+    def __init__(
+        self,
+        codebook: Codebook,
+        *,
+        C=4.0,
+        min_examples=8,
+        use_codebook_examples=True,
+        threshold=None,
+        random_state=0,
+    ):
+        self.codebook = codebook
+        self.C = C
+        self.min_examples = min_examples
+        self.use_codebook_examples = use_codebook_examples
+        self.threshold = threshold
+        self.random_state = random_state
+
+    # -- training -----------------------------------------------------------------------
+    def _training_data(
+        self, texts: list[str], labels: list[set[str]]
+    ) -> tuple[list[str], list[set[str]], list[str | None]]:
+        """Human-coded texts, then codebook examples; the third list names, for a near miss,
+        the one code it is a negative for (it says nothing about the other codes)."""
+        all_texts, all_labels, only = list(texts), [set(y) for y in labels], [None] * len(texts)
+        if self.use_codebook_examples:
+            for code in self.codebook.codable:
+                for example in code.examples:
+                    all_texts.append(example)
+                    all_labels.append({code.id})
+                    only.append(None)
+                for near in code.near_misses:
+                    all_texts.append(near)
+                    all_labels.append(set())
+                    only.append(code.id)
+        return all_texts, all_labels, only
+
+    def fit(self, texts: Sequence[Any], labels: Sequence[set[str]], groups=None) -> ModelCoder:
+        """Fit on texts and their sets of code ids.
+
+        With ``groups`` (one document id per text), per-code thresholds are tuned on
+        out-of-fold probabilities, grouped by document so no document scores itself.
+        """
+        texts = segment_texts(list(texts))
+        labels = [set(y) for y in labels]
+        unknown = {c for y in labels for c in y} - {c.id for c in self.codebook.codable}
+        if unknown:
+            raise ValueError(f"codes not in the codebook: {sorted(unknown)}")
+        self._fit_core(texts, labels)
+        self.thresholds_ = dict.fromkeys(self.codes_, 0.5)
+        if groups is not None and len(set(groups)) >= 3:
+            self.thresholds_ = self._tuned_thresholds(texts, labels, list(groups))
+        return self
+
+    def _fit_core(self, texts: list[str], labels: list[set[str]]) -> None:
+        all_texts, all_labels, only = self._training_data(texts, labels)
+        self.word_ = TfidfVectorizer(
+            preprocessor=mark_negation,
+            token_pattern=r"[^\s]+",
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            min_df=1,
+        )
+        self.char_ = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2, max_features=60000
+        )
+        x = self._stack(self.word_.fit_transform(all_texts), self.char_.fit_transform(all_texts))
+        self.codes_, self.skipped_, self.models_ = [], {}, {}
+        for code in self.codebook.codable:
+            y = np.array([code.id in ls for ls in all_labels], dtype=int)
+            positives = int(y.sum())
+            if positives < self.min_examples:
+                self.skipped_[code.id] = positives
+                continue
+            # A near miss is a negative only for its own code.
+            weight = np.array([1.0 if o is None or o == code.id else 0.0 for o in only])
+            model = LogisticRegression(
+                C=self.C,
+                class_weight="balanced",
+                max_iter=2000,
+                random_state=self.random_state,
+            )
+            model.fit(x, y, sample_weight=weight)
+            self.models_[code.id] = model
+            self.codes_.append(code.id)
+        self.n_word_features_ = len(self.word_.vocabulary_)
+        self.word_terms_ = self.word_.get_feature_names_out()
+
+    @staticmethod
+    def _stack(word, char):
+        return sparse.hstack([word, char]).tocsr()
+
+    def _tuned_thresholds(
+        self, texts: list[str], labels: list[set[str]], groups: list[str]
+    ) -> dict[str, float]:
+        from qualcode.coding.evaluate import best_thresholds, out_of_fold
+
+        probabilities = out_of_fold(
+            lambda: ModelCoder(**self.get_params()), texts, labels, groups, folds=3
+        )
+        return best_thresholds(probabilities, labels, self.codes_)
+
+    # -- prediction ---------------------------------------------------------------------
+    def _features(self, texts: list[str]):
+        return self._stack(self.word_.transform(texts), self.char_.transform(texts))
+
+    def predict_proba(self, texts: Sequence[Any]) -> list[dict[str, float]]:
+        """Probability of each predicted code for each text."""
+        check_is_fitted(self, "models_")
+        texts = segment_texts(list(texts))
+        if not texts:
+            return []
+        x = self._features(texts)
+        columns = {code: model.predict_proba(x)[:, 1] for code, model in self.models_.items()}
+        return [{code: float(col[i]) for code, col in columns.items()} for i in range(len(texts))]
+
+    def threshold_for(self, code: str) -> float:
+        return self.threshold if self.threshold is not None else self.thresholds_.get(code, 0.5)
+
+    def predict(
+        self, segments: Sequence[Any], progress: Callable[[int], None] | None = None
+    ) -> list[list[Assignment]]:
+        texts = segment_texts(list(segments))
+        results = []
+        for start in range(0, len(texts), 512):
+            batch = texts[start : start + 512]
+            x_word = self.word_.transform(batch)
+            for i, probs in enumerate(self.predict_proba(batch)):
+                chosen = [
+                    Assignment(code, round(p, 4), self.evidence(batch[i], x_word[i], code))
+                    for code, p in probs.items()
+                    if p >= self.threshold_for(code)
+                ]
+                results.append(sorted(chosen, key=lambda a: -a.confidence))
+            if progress:
+                progress(len(batch))
+        return results
+
+    def evidence(self, text: str, x_word_row, code: str, top: int = 5) -> list[Evidence]:
+        """The words that pushed this code up most, located in the text."""
+        coef = self.models_[code].coef_[0][: self.n_word_features_]
+        row = x_word_row.tocoo()
+        contributions = sorted(
+            ((value * coef[j], j) for j, value in zip(row.col, row.data, strict=True)),
+            reverse=True,
+        )
+        out: list[Evidence] = []
+        for weight, j in contributions:
+            if weight <= 0 or len(out) >= top:
+                break
+            term = str(self.word_terms_[j])
+            span = _locate(text, term)
+            if span:
+                out.append(Evidence(span[0], span[1], f"term '{term}' (+{weight:.2f})"))
+        return out
+
+
+def _locate(text: str, term: str) -> tuple[int, int] | None:
+    """Character span of a (possibly negation-marked) n-gram in the original text."""
+    words = [w.removeprefix("not_") for w in term.split()]
+    if not words or not all(re.fullmatch(r"\w+(?:'\w+)?", w) for w in words):
+        return None
+    pattern = r"\b" + r"\W+".join(re.escape(w) for w in words) + r"\b"
+    m = re.search(pattern, text, flags=re.IGNORECASE)
+    return (m.start(), m.end()) if m else None

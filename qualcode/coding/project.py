@@ -1,0 +1,403 @@
+"""Coding a project: machine runs, human imports, training, and reading codings back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qualcode.codebook import Codebook, default_codebook_path, load_codebook, store_codebook
+from qualcode.codebook.store import code_ids, load_stored_codebook
+from qualcode.coding.evaluate import Score, score_all
+from qualcode.coding.hybrid import HybridCoder
+from qualcode.coding.model import ModelCoder
+from qualcode.coding.rules import RuleCoder
+from qualcode.coding.training import Units, default_units, read_coding_rows, units_from_store
+from qualcode.errors import InputError, QualcodeError, UnknownCodeError
+from qualcode.store import Store
+from qualcode.store import queries as q
+
+MACHINE_CODERS = ("rules", "model", "hybrid")
+
+
+def resolve_codebook(store: Store, path: str | Path | None = None) -> Codebook:
+    """The codebook to use: the file given, else the project's latest, else the shipped one."""
+    if path is not None:
+        return load_codebook(Path(path))
+    stored = load_stored_codebook(store)
+    return stored if stored is not None else load_codebook(default_codebook_path())
+
+
+def coder_id(store: Store, name: str, kind: str) -> int:
+    row = store.execute("SELECT id, kind FROM coders WHERE name = ?", (name,)).fetchone()
+    if row is not None:
+        if row["kind"] != kind:
+            raise QualcodeError(f"coder {name!r} is a {row['kind']} coder, not {kind}")
+        return int(row["id"])
+    return int(
+        store.execute("INSERT INTO coders (name, kind) VALUES (?, ?)", (name, kind)).lastrowid
+    )
+
+
+# -- training ----------------------------------------------------------------------------
+
+
+def make_coder(kind: str, codebook: Codebook, **params: Any):
+    if kind == "rules":
+        return RuleCoder(codebook, spacy_model=params.get("spacy_model"))
+    if kind == "model":
+        return ModelCoder(codebook, threshold=params.get("threshold"))
+    if kind == "hybrid":
+        return HybridCoder(
+            codebook, spacy_model=params.get("spacy_model"), threshold=params.get("threshold")
+        )
+    raise QualcodeError(f"unknown coder {kind!r}; choose one of {', '.join(MACHINE_CODERS)}")
+
+
+def training_units(store: Store, codebook: Codebook) -> Units:
+    """Units from the coder named by the project's latest `qualcode train`, else the codebook's."""
+    run = store.execute(
+        "SELECT parameters FROM runs WHERE command = 'train' AND status = 'finished'"
+        " ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    if run is not None:
+        source = json.loads(run["parameters"]).get("from")
+        if source:
+            return units_from_store(store, source, codebook)
+    return default_units(codebook)
+
+
+@dataclass(slots=True)
+class Evaluation:
+    coder: str
+    units: int
+    documents: int
+    folds: int
+    scores: dict[tuple[str, str], Score]
+    skipped: dict[str, int]
+    thresholds: dict[str, float]
+    run_id: int | None = None
+
+
+def cross_validate(
+    kind: str, codebook: Codebook, units: Units, *, folds: int = 5, **params: Any
+) -> tuple[list[set[str]], dict[str, int]]:
+    """Out-of-fold predictions, grouped by document: no document is scored by a coder that was
+    trained on it. Returns the predicted code sets and the codes skipped for too few examples."""
+    from sklearn.model_selection import GroupKFold
+
+    folds = min(folds, len(set(units.groups)))
+    if folds < 2:
+        raise QualcodeError(
+            f"cross-validation needs codings from at least 2 documents ({units.source} has "
+            f"{len(set(units.groups))})"
+        )
+    predicted: list[set[str]] = [set() for _ in range(len(units))]
+    skipped: dict[str, int] = {}
+    for train, test in GroupKFold(n_splits=folds).split(units.texts, groups=units.groups):
+        coder = make_coder(kind, codebook, **params)
+        if kind == "rules":
+            coder.fit()
+        else:
+            coder.fit(
+                [units.texts[i] for i in train],
+                [units.labels[i] for i in train],
+                groups=[units.groups[i] for i in train],
+            )
+            skipped.update(coder.skipped_)
+        for i, assignments in zip(test, coder.predict([units.texts[i] for i in test]), strict=True):
+            predicted[i] = {a.code for a in assignments}
+    return predicted, skipped
+
+
+def train(
+    store: Store, source: str, codebook: Codebook, *, kind: str = "hybrid", folds: int = 5
+) -> Evaluation:
+    """Evaluate a coder trained on ``source``'s codings by k-fold CV; store the scores.
+
+    Later `qualcode code --coder model|hybrid` trains on the same coder's codings.
+    """
+    if kind not in ("model", "hybrid"):
+        raise QualcodeError("train evaluates the model or hybrid coder")
+    units = units_from_store(store, source, codebook)
+    if len(units) == 0:
+        raise QualcodeError(f"coder {source!r} has examined no respondent segments")
+    codes = [c.id for c in codebook.codable]
+    predicted, _ = cross_validate(kind, codebook, units, folds=folds)
+    scores = score_all(units.labels, predicted, codes)
+    final = make_coder(kind, codebook).fit(units.texts, units.labels, groups=units.groups)
+    evaluation = Evaluation(
+        coder=kind,
+        units=len(units),
+        documents=len(set(units.groups)),
+        folds=min(folds, len(set(units.groups))),
+        scores=scores,
+        skipped=dict(final.skipped_),
+        thresholds=dict(final.thresholds_),
+    )
+    codebook_id = store_codebook(store, codebook)
+    with store.atomic():
+        params = {
+            "from": source,
+            "coder": kind,
+            "folds": evaluation.folds,
+            "codebook_id": codebook_id,
+            "skipped": evaluation.skipped,
+            "thresholds": evaluation.thresholds,
+            "settings": {k: v for k, v in final.get_params().items() if k != "codebook"},
+        }
+        run_id = q.start_run(store, "train", params, codebook_hash=codebook.hash, coder=kind)
+        store.conn.executemany(
+            "INSERT INTO evaluations (run_id, code, level, n_units, support, precision, recall,"
+            " f1, kappa, threshold, predicted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    run_id,
+                    name,
+                    level,
+                    s.n_units,
+                    s.support,
+                    s.precision,
+                    s.recall,
+                    s.f1,
+                    s.kappa,
+                    evaluation.thresholds.get(name),
+                    int(name not in evaluation.skipped),
+                )
+                for (level, name), s in scores.items()
+            ],
+        )
+        q.finish_run(store, run_id)
+    evaluation.run_id = run_id
+    return evaluation
+
+
+# -- machine coding ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CodeReport:
+    run_id: int
+    coder: str
+    segments: int
+    codings: int
+    training: str | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def respondent_segments(store: Store, site: str | None = None) -> list[Any]:
+    return store.execute(
+        "SELECT s.id, s.text FROM segments s JOIN documents d ON d.id = s.document_id"
+        " WHERE s.is_interviewer = 0 AND (? IS NULL OR d.site = ?) ORDER BY s.id",
+        (site, site),
+    ).fetchall()
+
+
+def code_project(
+    store: Store,
+    *,
+    kind: str = "hybrid",
+    codebook: Codebook,
+    site: str | None = None,
+    threshold: float | None = None,
+    spacy_model: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CodeReport:
+    """Code every respondent segment (of one site) with a machine coder; one new run.
+
+    Earlier runs, and codings made with earlier codebooks, are kept for audit.
+    """
+    segments = respondent_segments(store, site)
+    if not segments:
+        raise QualcodeError(
+            "no respondent segments to code" + (f" at site {site!r}" if site else "")
+        )
+    coder = make_coder(kind, codebook, threshold=threshold, spacy_model=spacy_model)
+    training = None
+    if kind == "rules":
+        coder.fit()
+    else:
+        units = training_units(store, codebook)
+        training = units.source
+        coder.fit(units.texts, units.labels, groups=units.groups)
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, len(segments))
+
+    results = coder.predict([s["text"] for s in segments], progress=step)
+    codebook_id = store_codebook(store, codebook)
+    ids = code_ids(store, codebook_id)
+    params = {k: v for k, v in coder.get_params().items() if k != "codebook"}
+    params.update(
+        {
+            "site": site,
+            "training": training,
+            "thresholds": getattr(coder, "thresholds_", None),
+            "skipped": getattr(coder, "skipped_", None),
+        }
+    )
+    with store.atomic():
+        who = coder_id(store, kind, "machine")
+        run_id = q.start_run(store, "code", params, codebook_hash=codebook.hash, coder=kind)
+        now = q.now()
+        store.conn.executemany(
+            "INSERT INTO coded_segments (segment_id, coder_id, run_id) VALUES (?, ?, ?)",
+            [(s["id"], who, run_id) for s in segments],
+        )
+        rows = [
+            (
+                s["id"],
+                ids[a.code],
+                who,
+                run_id,
+                a.confidence,
+                json.dumps([e.as_dict() for e in a.evidence]),
+                now,
+            )
+            for s, assignments in zip(segments, results, strict=True)
+            for a in assignments
+        ]
+        store.conn.executemany(
+            "INSERT INTO codings (segment_id, code_id, coder_id, run_id, confidence, evidence,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        q.finish_run(store, run_id)
+    return CodeReport(
+        run_id=run_id,
+        coder=kind,
+        segments=len(segments),
+        codings=len(rows),
+        training=training,
+        skipped=dict(getattr(coder, "skipped_", {}) or {}),
+    )
+
+
+# -- human codings -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ImportReport:
+    run_id: int
+    coder: str
+    segments: int
+    codings: int
+    documents: int
+    replaced: int
+
+
+def import_codings(store: Store, path: Path, coder: str, codebook: Codebook) -> ImportReport:
+    """Import a coder's codings from CSV; every row is checked before anything is written.
+
+    Columns ``document`` and either ``segment_id`` or ``start`` and ``end``, plus ``code`` (empty
+    for "examined, nothing applies"). Importing again for the same documents replaces that
+    coder's earlier codings of them, so a corrected file can simply be imported again.
+    """
+    if coder in MACHINE_CODERS:
+        raise QualcodeError(f"{coder!r} is the name of a machine coder; choose another name")
+    rows = read_coding_rows(path)
+    codable = {c.id for c in codebook.codable}
+    documents: dict[str, int] = {}
+    segments_of: dict[int, list[Any]] = {}
+    wanted: list[tuple[int, str | None, int | None, int | None]] = []
+    for line, row in rows:
+        name = row.get("document", "")
+        if name not in documents:
+            doc = store.execute("SELECT id FROM documents WHERE path = ?", (name,)).fetchone()
+            if doc is None:
+                raise InputError(
+                    path, f"no document {name!r} in the project", line=line, field="document"
+                )
+            documents[name] = doc["id"]
+            segments_of[doc["id"]] = store.execute(
+                'SELECT id, start, "end" FROM segments'
+                " WHERE document_id = ? AND is_interviewer = 0",
+                (doc["id"],),
+            ).fetchall()
+        code = row.get("code") or None
+        if code is not None and code not in codable:
+            raise UnknownCodeError(
+                path,
+                f"unknown code {code!r} (not in codebook {codebook.name!r})",
+                line=line,
+                field="code",
+            )
+        for segment_id, start, end in _segments_for(row, segments_of[documents[name]], path, line):
+            wanted.append((segment_id, code, start, end))
+    if not wanted:
+        raise QualcodeError(f"{path}: no codings in the file")
+    codebook_id = store_codebook(store, codebook)
+    ids = code_ids(store, codebook_id)
+    with store.atomic():
+        who = coder_id(store, coder, "human")
+        run_id = q.start_run(
+            store, "codings import", {"file": str(path)}, codebook_hash=codebook.hash, coder=coder
+        )
+        doc_ids = list(documents.values())
+        marks = ",".join("?" * len(doc_ids))
+        replaced = store.execute(
+            f"DELETE FROM codings WHERE coder_id = ? AND segment_id IN"
+            f" (SELECT id FROM segments WHERE document_id IN ({marks}))",
+            (who, *doc_ids),
+        ).rowcount
+        store.execute(
+            f"DELETE FROM coded_segments WHERE coder_id = ? AND segment_id IN"
+            f" (SELECT id FROM segments WHERE document_id IN ({marks}))",
+            (who, *doc_ids),
+        )
+        seen = sorted({w[0] for w in wanted})
+        store.conn.executemany(
+            "INSERT INTO coded_segments (segment_id, coder_id, run_id) VALUES (?, ?, ?)",
+            [(s, who, run_id) for s in seen],
+        )
+        now = q.now()
+        codings = {(s, c): (start, end) for s, c, start, end in wanted if c is not None}
+        store.conn.executemany(
+            'INSERT INTO codings (segment_id, code_id, coder_id, run_id, confidence, start, "end",'
+            " created_at) VALUES (?, ?, ?, ?, 1.0, ?, ?, ?)",
+            [(s, ids[c], who, run_id, span[0], span[1], now) for (s, c), span in codings.items()],
+        )
+        q.finish_run(store, run_id)
+    return ImportReport(run_id, coder, len(seen), len(codings), len(documents), replaced)
+
+
+def _segments_for(row: dict[str, str], segments: list[Any], path: Path, line: int):
+    """The segments a row's span covers: by id, or by character overlap (a span may cover
+    several turns, as exports from other tools often do)."""
+    if row.get("segment_id"):
+        try:
+            wanted = int(row["segment_id"])
+        except ValueError as exc:
+            raise InputError(path, "segment_id must be a number", line=line) from exc
+        match = [s for s in segments if s["id"] == wanted]
+        if not match:
+            raise InputError(
+                path,
+                f"no respondent segment {wanted} in {row['document']!r}",
+                line=line,
+                field="segment_id",
+            )
+        return [(wanted, match[0]["start"], match[0]["end"])]
+    try:
+        start, end = int(row["start"]), int(row["end"])
+    except (KeyError, ValueError) as exc:
+        raise InputError(path, "start and end must be whole numbers", line=line) from exc
+    covered = []
+    for s in segments:
+        overlap = min(end, s["end"]) - max(start, s["start"])
+        length = s["end"] - s["start"]
+        if overlap > 0 and (overlap * 2 >= length or overlap * 2 >= end - start):
+            covered.append((s["id"], start, end))
+    if not covered:
+        raise InputError(
+            path,
+            f"no respondent segment at characters {start}-{end} of {row['document']!r}",
+            line=line,
+        )
+    return covered

@@ -1,0 +1,148 @@
+"""Training and evaluation units: segment texts with the codes a human gave them.
+
+Units come from a coder in the project store, or from a coding CSV over a corpus on disk (the
+shipped codebook names the demo corpus's adjudicated ``gold`` codings), so a fresh project still
+gets a trained model.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qualcode.codebook import Codebook
+from qualcode.errors import InputError, UnknownCodeError
+from qualcode.ingest import read_documents
+from qualcode.ingest.normalise import read_text
+from qualcode.store import Store
+
+
+@dataclass(slots=True)
+class Units:
+    """Parallel lists: one entry per unit (a respondent segment a coder examined)."""
+
+    texts: list[str] = field(default_factory=list)
+    labels: list[set[str]] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)  # document of each unit, for grouped CV
+    keys: list[tuple[str, int, int]] = field(default_factory=list)  # (document, start, end)
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def add(self, document: str, start: int, end: int, text: str, codes: set[str]) -> None:
+        self.texts.append(text)
+        self.labels.append(codes)
+        self.groups.append(document)
+        self.keys.append((document, start, end))
+
+
+def units_from_store(store: Store, coder: str, codebook: Codebook) -> Units:
+    """Every segment ``coder`` examined, with the codes it gave (from all its runs)."""
+    row = store.execute("SELECT id FROM coders WHERE name = ?", (coder,)).fetchone()
+    if row is None:
+        known = [r[0] for r in store.execute("SELECT name FROM coders ORDER BY name")]
+        raise InputError(
+            None,
+            f"no coder {coder!r} in the project (coders: {', '.join(known) or 'none'})",
+            field="--from",
+        )
+    segments = store.execute(
+        'SELECT DISTINCT s.id, d.path, s.start, s."end", s.text FROM coded_segments u'
+        " JOIN segments s ON s.id = u.segment_id JOIN documents d ON d.id = s.document_id"
+        " WHERE u.coder_id = ? AND s.is_interviewer = 0 ORDER BY d.path, s.start",
+        (row["id"],),
+    ).fetchall()
+    codes: dict[int, set[str]] = {}
+    for r in store.execute(
+        "SELECT c.segment_id, k.code FROM codings c JOIN codes k ON k.id = c.code_id"
+        " WHERE c.coder_id = ?",
+        (row["id"],),
+    ):
+        codes.setdefault(r["segment_id"], set()).add(r["code"])
+    codable = {c.id for c in codebook.codable}
+    units = Units(source=f"coder {coder} in the project")
+    for s in segments:
+        units.add(s["path"], s["start"], s["end"], s["text"], codes.get(s["id"], set()) & codable)
+    return units
+
+
+def read_coding_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a coding CSV with their line numbers; checks the required columns."""
+    text = read_text(path)
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in reader.fieldnames or []]
+    has_span = {"document", "start", "end", "code"} <= set(header)
+    has_id = {"document", "segment_id", "code"} <= set(header)
+    if not (has_span or has_id):
+        raise InputError(
+            path,
+            "a coding CSV needs columns document, start, end, code (or document, segment_id, "
+            f"code); it has {', '.join(header)}",
+            line=1,
+        )
+    rows = []
+    for row in reader:
+        clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        rows.append((reader.line_num, clean))
+    return rows
+
+
+def units_from_files(codings: Path, corpus: Path, codebook: Codebook) -> Units:
+    """Units from a coding CSV (document, start, end, code) over a corpus folder on disk."""
+    documents = {doc.path: doc for doc in read_documents([corpus])}
+    codable = {c.id for c in codebook.codable}
+    by_unit: dict[tuple[str, int, int], set[str]] = {}
+    texts: dict[tuple[str, int, int], str] = {}
+    for line, row in read_coding_rows(codings):
+        doc = documents.get(row["document"])
+        if doc is None:
+            raise InputError(codings, f"no document {row['document']!r} in {corpus}", line=line)
+        try:
+            start, end = int(row["start"]), int(row["end"])
+        except (KeyError, ValueError) as exc:
+            raise InputError(codings, "start and end must be whole numbers", line=line) from exc
+        segment = _best_segment(doc, start, end)
+        if segment is None:
+            raise InputError(
+                codings, f"no respondent segment at {start}-{end} of {doc.path}", line=line
+            )
+        key = (doc.path, segment.start, segment.end)
+        texts[key] = segment.text
+        code = row.get("code", "")
+        if code and code not in codable:
+            raise UnknownCodeError(codings, f"unknown code {code!r}", line=line, field="code")
+        by_unit.setdefault(key, set())
+        if code:
+            by_unit[key].add(code)
+    units = Units(source=f"{codings.name} over {corpus.name}")
+    for key in sorted(by_unit):
+        units.add(key[0], key[1], key[2], texts[key], by_unit[key])
+    return units
+
+
+def _best_segment(doc, start: int, end: int):
+    """The respondent segment overlapping [start, end) the most."""
+    best, best_overlap = None, 0
+    for seg in doc.segments:
+        if seg.is_interviewer:
+            continue
+        overlap = min(end, seg.end) - max(start, seg.start)
+        if overlap > best_overlap:
+            best, best_overlap = seg, overlap
+    return best
+
+
+def default_units(codebook: Codebook) -> Units:
+    """The training units the codebook names (for the shipped one: the demo corpus gold)."""
+    paths = codebook.training_paths()
+    if paths is None:
+        raise InputError(
+            codebook.path,
+            "this codebook names no training codings and the project has none; import human "
+            "codings and run 'qualcode train --from CODER', or use --coder rules",
+            field="training",
+        )
+    codings, corpus = paths
+    return units_from_files(codings, corpus, codebook)
