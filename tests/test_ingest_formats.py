@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from qualcode.ingest import READERS
-from qualcode.ingest.normalise import normalise
 from qualcode.ingest.options import ReadOptions
 from qualcode.ingest.turns import MAX_TURN_CHARS, segment_text
+from qualcode.textio import normalise
 
 
 def read(path: Path, **kw):

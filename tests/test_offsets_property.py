@@ -7,7 +7,7 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qualcode.ingest.normalise import normalise
+from qualcode.textio import normalise
 from qualcode.ingest.turns import LABEL_RE, segment_text
 
 words = st.text(alphabet=string.ascii_letters + "éçñ’'-", min_size=1, max_size=12)

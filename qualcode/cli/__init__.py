@@ -30,7 +30,17 @@ def cli(project: str) -> None:
     """
 
 
-from qualcode.cli import codebook, documents, ingest, init, run, status  # noqa: E402
+from qualcode.cli import (  # noqa: E402
+    code,
+    codebook,
+    codings,
+    documents,
+    ingest,
+    init,
+    run,
+    status,
+    train,
+)
 
-for module in (init, ingest, status, documents, codebook, run):
+for module in (init, ingest, status, documents, codebook, code, train, codings, run):
     cli.add_command(module.command)

@@ -43,19 +43,23 @@ def project(ctx: click.Context) -> Iterator[Store]:
 
 
 @contextlib.contextmanager
-def progress_bar(desc: str, unit: str = "file") -> Iterator[Callable[[str, int], None]]:
+def progress_bar(desc: str, unit: str = "file") -> Iterator[Callable[..., None]]:
     """A tqdm bar on stderr (hidden when stderr is not a terminal) fed by a callback.
 
-    The library calls ``step(label, total)`` once per item; it learns the total only after
-    planning, so the bar takes it from the first call.
+    The library calls ``step(label, total)`` once per item, or ``step(label, total, done)``
+    with a running count; it learns the total only after planning, so the bar takes it from
+    the first call.
     """
     bar = tqdm(desc=desc, unit=unit, file=sys.stderr, disable=None, leave=False)
 
-    def step(label: str, total: int) -> None:
+    def step(label: str, total: int, done: int | None = None) -> None:
         if bar.total != total:
             bar.total = total
         bar.set_postfix_str(label[-40:], refresh=False)
-        bar.update(1)
+        if done is None:
+            bar.update(1)
+        else:
+            bar.update(done - bar.n)
 
     try:
         yield step

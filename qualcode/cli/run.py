@@ -23,11 +23,13 @@ from qualcode.pipeline import run
 @click.option("--replace", is_flag=True, help="Re-ingest changed files, dropping their codings.")
 @click.pass_context
 def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
-    """Run the whole pipeline on a corpus folder: ingest, then a per-site summary.
+    """Run the whole pipeline on a corpus folder: ingest, import human codings, code.
 
-    The project store is OUT/qualcode.db; running again reuses it (unchanged files are
-    skipped, changed ones refused unless --replace). The global --project option does not
-    apply here.
+    Ingests the corpus as its manifest describes, imports the human codings the manifest lists
+    under `codings:`, codes every respondent segment with the hybrid coder, and prints counts
+    per site. The project store is OUT/qualcode.db; running again reuses it (unchanged files
+    are skipped, changed ones refused unless --replace, and coding is redone only when the
+    documents or the codebook changed). The global --project option does not apply here.
 
     \b
     Example:
@@ -36,10 +38,33 @@ def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
     source = ctx.find_root().get_parameter_source("project")
     if source is click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError("run keeps its project in OUT/qualcode.db; use --out, not --project")
-    with error_boundary(), progress_bar("Ingesting") as step:
-        store, result = run(corpus, out, replace=replace, progress=step)
+    with (
+        error_boundary(),
+        progress_bar("Ingesting") as step,
+        progress_bar("Coding", unit="segment") as code_step,
+    ):
+        store, result = run(
+            corpus,
+            out,
+            replace=replace,
+            progress=step,
+            coding_progress=lambda done, total: code_step("", total, done),
+        )
     try:
         print_report(result.ingest)
+        for imported in result.imports:
+            click.echo(
+                f"Imported {imported.codings} codings by {imported.coder} on "
+                f"{imported.segments} segments."
+            )
+        if result.coding:
+            c = result.coding
+            click.echo(
+                f"Coded {c.segments} respondent segments with the {c.coder} coder: "
+                f"{c.codings} codings (run {c.run_id}; trained on {c.training})."
+            )
+        else:
+            click.echo("Codings are up to date (no new documents, same codebook).")
         click.echo(f"\nProject {result.project}")
         click.echo(site_table(store))
     finally:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from qualcode.codebook.model import Code, Codebook, CodebookSpec, CodeSpec
 from qualcode.errors import CodebookError
-from qualcode.ingest.normalise import decode, normalise
+from qualcode.textio import decode, normalise
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
 SHIPPED = Path(__file__).resolve().parents[2] / "codebooks" / "partnership-barriers.yaml"

@@ -401,3 +401,104 @@ def _segments_for(row: dict[str, str], segments: list[Any], path: Path, line: in
             line=line,
         )
     return covered
+
+
+# -- reading codings back ------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "document",
+    "site",
+    "participant",
+    "stakeholder_group",
+    "segment_id",
+    "start",
+    "end",
+    "speaker",
+    "text",
+    "code",
+    "family",
+    "polarity",
+    "confidence",
+    "coder",
+    "run",
+    "evidence",
+)
+
+# Machine coders: only their latest run unless asked; human coders: all their codings (an
+# import replaces a coder's earlier codings of the same documents).
+_LATEST = (
+    "(k.kind = 'human' OR c.run_id = (SELECT max(c2.run_id) FROM codings c2"
+    " WHERE c2.coder_id = c.coder_id))"
+)
+
+
+def export_rows(
+    store: Store, *, coder: str | None = None, all_runs: bool = False
+) -> list[dict[str, Any]]:
+    """Codings with their segment, document and participant, in the export column order.
+
+    ``start`` and ``end`` are the segment's offsets in the document; evidence spans are offsets
+    within the segment's text.
+    """
+    if (
+        coder is not None
+        and not store.execute("SELECT 1 FROM coders WHERE name = ?", (coder,)).fetchone()
+    ):
+        known = [r[0] for r in store.execute("SELECT name FROM coders ORDER BY name")]
+        raise InputError(
+            None, f"no coder {coder!r} (coders: {', '.join(known) or 'none'})", field="--coder"
+        )
+    rows = store.execute(
+        "SELECT d.path AS document, d.site, coalesce(p.pseudonym, dp.pseudonym) AS participant,"
+        " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
+        ' s.id AS segment_id, s.start, s."end", s.speaker, s.text, x.code, x.family,'
+        " x.polarity, c.confidence, k.name AS coder, c.run_id AS run, c.evidence"
+        " FROM codings c JOIN segments s ON s.id = c.segment_id"
+        " JOIN documents d ON d.id = s.document_id JOIN codes x ON x.id = c.code_id"
+        " JOIN coders k ON k.id = c.coder_id"
+        " LEFT JOIN participants p ON p.id = s.participant_id"
+        " LEFT JOIN participants dp ON dp.id = d.participant_id"
+        " WHERE (? IS NULL OR k.name = ?) AND (? OR " + _LATEST + ")"
+        " ORDER BY d.path, s.start, k.name, x.code",
+        (coder, coder, int(all_runs)),
+    ).fetchall()
+    return [
+        {**dict(r), "confidence": round(r["confidence"], 4), "evidence": json.loads(r["evidence"])}
+        for r in rows
+    ]
+
+
+@dataclass(slots=True)
+class SegmentView:
+    segment: dict[str, Any]
+    codings: list[dict[str, Any]]
+
+
+def segment_view(store: Store, segment_id: int) -> SegmentView:
+    """A segment with its document and every current coding of it, for `codings show`."""
+    segment = store.execute(
+        'SELECT s.id, s.text, s.speaker, s.speaker_role, s.start, s."end", s.is_interviewer,'
+        " d.path AS document, d.site, coalesce(p.pseudonym, dp.pseudonym) AS participant,"
+        " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
+        " coalesce(p.role, dp.role) AS role"
+        " FROM segments s JOIN documents d ON d.id = s.document_id"
+        " LEFT JOIN participants p ON p.id = s.participant_id"
+        " LEFT JOIN participants dp ON dp.id = d.participant_id WHERE s.id = ?",
+        (segment_id,),
+    ).fetchone()
+    if segment is None:
+        raise InputError(
+            None, f"no segment {segment_id} (see 'qualcode documents show')", field="SEGMENT_ID"
+        )
+    codings = store.execute(
+        "SELECT x.code, x.label, x.family, x.polarity, c.confidence, c.evidence, c.run_id,"
+        " k.name AS coder, k.kind FROM codings c JOIN codes x ON x.id = c.code_id"
+        " JOIN coders k ON k.id = c.coder_id WHERE c.segment_id = ? AND "
+        + _LATEST
+        + " ORDER BY k.kind DESC, k.name, c.confidence DESC",
+        (segment_id,),
+    ).fetchall()
+    return SegmentView(
+        dict(segment),
+        [{**dict(c), "evidence": json.loads(c["evidence"])} for c in codings],
+    )

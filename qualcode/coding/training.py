@@ -14,8 +14,8 @@ from pathlib import Path
 from qualcode.codebook import Codebook
 from qualcode.errors import InputError, UnknownCodeError
 from qualcode.ingest import read_documents
-from qualcode.ingest.normalise import read_text
 from qualcode.store import Store
+from qualcode.textio import read_text
 
 
 @dataclass(slots=True)

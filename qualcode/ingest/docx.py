@@ -7,9 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 from qualcode.errors import TranscriptError
-from qualcode.ingest.normalise import normalise
 from qualcode.ingest.options import ReadOptions
 from qualcode.ingest.turns import segment_text
+from qualcode.textio import normalise
 from qualcode.types import ParsedDocument
 
 # A bold run at the start of a paragraph longer than this is emphasis, not a speaker name.

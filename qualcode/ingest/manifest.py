@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from qualcode.errors import ManifestError
-from qualcode.ingest.normalise import decode, normalise
+from qualcode.textio import decode, normalise
 from qualcode.types import CONSENT_VALUES, TIERS
 
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml", "manifest.csv")

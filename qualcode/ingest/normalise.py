@@ -1,68 +1,13 @@
-"""Decoding and normalising text, once, before anything is segmented or stored."""
+"""YAML front matter of transcripts."""
 
 from __future__ import annotations
 
-import codecs
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from qualcode.errors import TranscriptError
-
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
-def decode(data: bytes, path: str | Path) -> str:
-    """Decode UTF-8, UTF-8 with BOM or UTF-16 with BOM; refuse anything else.
-
-    Guessing at legacy encodings (cp1252, latin-1) would silently corrupt quotes that later
-    appear in reports, so the user is told where the first bad byte is and asked to re-save.
-    """
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise _decode_error(data, exc, path, encoding) from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _decode_error(data, exc, path, "UTF-8") from exc
-
-
-def _decode_error(
-    data: bytes, exc: UnicodeDecodeError, path: str | Path, encoding: str
-) -> TranscriptError:
-    line = data.count(b"\n", 0, exc.start) + 1
-    return TranscriptError(
-        path,
-        f"byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid {encoding}; "
-        "re-save the file as UTF-8",
-        line=line,
-    )
-
-
-def normalise(text: str) -> str:
-    """Strip a BOM, turn CRLF and CR into LF, and compose Unicode (NFC)."""
-    text = text.removeprefix("\ufeff")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return unicodedata.normalize("NFC", text)
-
-
-def read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TranscriptError(path, f"cannot read ({exc.strerror})") from exc
-    if not data.strip():
-        raise TranscriptError(path, "file is empty")
-    return normalise(decode(data, path))
 
 
 def split_front_matter(text: str, path: str | Path) -> tuple[dict[str, Any], str, dict[str, int]]:

@@ -39,6 +39,7 @@ class IngestReport:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (document, message)
+    codings: dict[str, Path] = field(default_factory=dict)  # manifests' human coding files
 
 
 @dataclass(slots=True)
@@ -205,6 +206,9 @@ def ingest(
         planner.add(Path(given))
     if not planner.planned:
         raise EmptyCorpusError("no transcripts found in " + ", ".join(str(p) for p in paths))
+    for manifest in [*planner.cache.values(), planner.explicit]:
+        if manifest is not None:
+            report.codings.update(manifest.codings)
     settings = _Settings(
         site=site,
         replace=replace,

@@ -7,8 +7,8 @@ import io
 from pathlib import Path
 
 from qualcode.errors import TranscriptError
-from qualcode.ingest.normalise import read_text
 from qualcode.ingest.options import ReadOptions
+from qualcode.textio import read_text
 from qualcode.types import ParsedDocument, Segment
 
 # Tried in order when --text-column is not given.

@@ -9,9 +9,9 @@ import webvtt
 from webvtt.errors import MalformedFileError
 
 from qualcode.errors import TranscriptError
-from qualcode.ingest.normalise import read_text
 from qualcode.ingest.options import ReadOptions
 from qualcode.ingest.turns import segment_text
+from qualcode.textio import read_text
 from qualcode.types import ParsedDocument
 
 _PREFIX = re.compile(

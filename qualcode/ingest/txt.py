@@ -6,9 +6,10 @@ from pathlib import Path
 
 from qualcode.errors import TranscriptError
 from qualcode.ingest.manifest import FIELDS, validate_fields
-from qualcode.ingest.normalise import read_text, split_front_matter
+from qualcode.ingest.normalise import split_front_matter
 from qualcode.ingest.options import ReadOptions
 from qualcode.ingest.turns import segment_text
+from qualcode.textio import read_text
 from qualcode.types import ParsedDocument
 
 

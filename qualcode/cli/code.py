@@ -1,0 +1,66 @@
+"""qualcode code"""
+
+from __future__ import annotations
+
+import click
+
+from qualcode.cli._util import error_boundary, progress_bar, project
+from qualcode.coding.project import MACHINE_CODERS, code_project, resolve_codebook
+
+
+@click.command("code")
+@click.option(
+    "--coder",
+    type=click.Choice(MACHINE_CODERS),
+    default="hybrid",
+    show_default=True,
+    help="rules: spaCy patterns; model: trained classifier; hybrid: both.",
+)
+@click.option(
+    "--codebook",
+    type=click.Path(dir_okay=False),
+    help="Codebook YAML (default: the project's latest, else the shipped one).",
+)
+@click.option("--site", help="Only this site's segments.")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    help="One confidence threshold for every code instead of the tuned per-code ones.",
+)
+@click.option("--spacy-model", help="An installed spaCy pipeline for the rules (never downloaded).")
+@click.pass_context
+def command(ctx, coder, codebook, site, threshold, spacy_model) -> None:
+    """Code every respondent segment with a machine coder, as a new run.
+
+    The model and hybrid coders train first (a few seconds, deterministic) on the human codings
+    named by the project's last `qualcode train --from CODER`, or else on the codings the
+    codebook names (for the shipped codebook, the demo corpus's adjudicated gold). Interviewer
+    turns are never coded. Earlier runs are kept.
+
+    \b
+    Example:
+      qualcode code
+      qualcode code --coder rules --site Saltmere
+      qualcode code --coder model --threshold 0.6
+    """
+    with project(ctx) as store, error_boundary():
+        book = resolve_codebook(store, codebook)
+        with progress_bar("Coding", unit="segment") as step:
+            report = code_project(
+                store,
+                kind=coder,
+                codebook=book,
+                site=site,
+                threshold=threshold,
+                spacy_model=spacy_model,
+                progress=lambda done, total: step("", total, done),
+            )
+    if report.training:
+        click.echo(f"Trained on {report.training}.")
+    if report.skipped:
+        listed = ", ".join(f"{code} ({n})" for code, n in sorted(report.skipped.items()))
+        click.echo(f"Not predicted by the model (too few examples; rules only): {listed}.")
+    click.echo(
+        f"Run {report.run_id}: {report.coder} coded {report.segments} segments with "
+        f"{report.codings} codings."
+    )

@@ -1,0 +1,164 @@
+"""qualcode codings import|export|show"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project
+from qualcode.coding.project import (
+    EXPORT_COLUMNS,
+    export_rows,
+    import_codings,
+    resolve_codebook,
+    segment_view,
+)
+
+
+@click.group("codings", context_settings=CONTEXT_SETTINGS)
+def command() -> None:
+    """Import human codings, export codings, or show one segment's codings with evidence.
+
+    \b
+    Example:
+      qualcode codings import corpora/partnership-sites/codings/coder-a.csv --coder coder-a
+      qualcode codings show 412
+      qualcode codings export --format csv --coder hybrid -o codings.csv
+    """
+
+
+@command.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--coder", required=True, help="Name of the human coder (e.g. alice, coder-a).")
+@click.option("--codebook", type=click.Path(dir_okay=False), help="Codebook the codes belong to.")
+@click.pass_context
+def import_command(ctx, file, coder, codebook) -> None:
+    """Import a coder's codings from CSV.
+
+    Columns: document and either segment_id or start and end, plus code (one row per code;
+    an empty code marks a segment examined with nothing to code). Unknown codes or segments are
+    errors naming the CSV line, and nothing is imported. Importing again replaces the coder's
+    codings of the documents in the file.
+
+    \b
+    Example:
+      qualcode codings import corpora/partnership-sites/codings/coder-a.csv --coder coder-a
+    """
+    with project(ctx) as store, error_boundary():
+        book = resolve_codebook(store, codebook)
+        report = import_codings(store, Path(file), coder, book)
+    replaced = f", replacing {report.replaced} earlier codings" if report.replaced else ""
+    click.echo(
+        f"Imported {report.codings} codings by {coder} on {report.segments} segments in "
+        f"{report.documents} documents{replaced} (run {report.run_id})."
+    )
+
+
+@command.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option("--coder", help="Only this coder (default: every coder).")
+@click.option("--all-runs", is_flag=True, help="Every run of machine coders, not only the latest.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."
+)
+@click.pass_context
+def export(ctx, fmt, coder, all_runs, output) -> None:
+    """Export codings, one row per coding, with the segment and its context.
+
+    Columns: document, site, participant, stakeholder_group, segment_id, start, end, speaker,
+    text, code, family, polarity, confidence, coder, run, evidence (JSON: spans within the
+    segment's text and why).
+
+    \b
+    Example:
+      qualcode codings export --format csv -o codings.csv
+      qualcode codings export --format jsonl --coder hybrid -o hybrid.jsonl
+    """
+    with project(ctx) as store, error_boundary():
+        rows = export_rows(store, coder=coder, all_runs=all_runs)
+    out = io.StringIO()
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(EXPORT_COLUMNS)
+        for row in rows:
+            writer.writerow(
+                [json.dumps(row[c]) if c == "evidence" else row[c] for c in EXPORT_COLUMNS]
+            )
+    else:
+        for row in rows:
+            out.write(json.dumps({c: row[c] for c in EXPORT_COLUMNS}, ensure_ascii=False) + "\n")
+    if output:
+        Path(output).write_text(out.getvalue(), encoding="utf-8")
+        click.echo(f"Wrote {len(rows)} codings to {output}.")
+    else:
+        click.echo(out.getvalue(), nl=False)
+
+
+def _highlight(text: str, spans: list[tuple[int, int]], color: bool) -> str:
+    """Mark evidence spans: bold and underlined on a terminal, [[...]] elsewhere."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, pos = [], 0
+    for start, end in merged:
+        out.append(text[pos:start])
+        piece = text[start:end]
+        out.append(click.style(piece, bold=True, underline=True) if color else f"[[{piece}]]")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+@command.command("show")
+@click.argument("segment_id", type=int)
+@click.option("--width", default=100, show_default=True)
+@click.pass_context
+def show(ctx, segment_id, width) -> None:
+    """Print a segment with its evidence highlighted, and each coder's codes and reasons.
+
+    Segment ids are listed by `qualcode documents show DOCUMENT`.
+
+    \b
+    Example:
+      qualcode codings show 412
+    """
+    with project(ctx) as store, error_boundary():
+        view = segment_view(store, segment_id)
+    seg = view.segment
+    who = seg["participant"] or seg["speaker"] or "unlabelled"
+    role = f", {seg['role']}" if seg["role"] else ""
+    group = f", {seg['stakeholder_group']}" if seg["stakeholder_group"] else ""
+    click.echo(
+        f"Segment {seg['id']}: {seg['document']} (site {seg['site'] or '-'}), {who}{role}{group}, "
+        f"characters {seg['start']}-{seg['end']}"
+    )
+    if seg["is_interviewer"]:
+        click.echo("An interviewer turn: never coded.")
+    color = sys.stdout.isatty()
+    spans = [(e["start"], e["end"]) for c in view.codings for e in c["evidence"]]
+    body = _highlight(seg["text"], spans, color)
+    click.echo(textwrap.indent(body if color else textwrap.fill(body, width - 4), "    "))
+    if not view.codings:
+        click.echo("\nNo codings yet (run `qualcode code`).")
+    for coding in view.codings:
+        source = coding["coder"] + (
+            f" (run {coding['run_id']})" if coding["kind"] == "machine" else " (human)"
+        )
+        click.echo(
+            f"\n{coding['code']}  {coding['label']} [{coding['family']}, {coding['polarity']}]"
+            f"  {source}, confidence {coding['confidence']:.2f}"
+        )
+        for e in coding["evidence"]:
+            quote = seg["text"][e["start"] : e["end"]]
+            click.echo(f'    "{quote}": {e["why"]}')
