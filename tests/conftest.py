@@ -15,7 +15,7 @@ REPO = Path(__file__).parent.parent
 CORPUS = REPO / "corpora" / "partnership-sites"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def data() -> Path:
     return DATA
 

@@ -211,8 +211,10 @@ def pattern_problem(pattern: list[dict[str, Any]]) -> str | None:
     try:
         matcher.add("_check", [pattern])
     except Exception as exc:  # spaCy raises ValueError, MatchPatternError, KeyError...
-        first = str(exc).strip().splitlines()
-        detail = next((line for line in first if line.strip() and "[E" not in line[:5]), first[0])
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        # spaCy lists problems as "- [pattern -> 0 -> LEMMMA] Extra inputs are not permitted"
+        details = [line.lstrip("- ").replace("pattern -> ", "token ") for line in lines[1:]]
+        detail = next((d for d in details if d.startswith("[")), lines[0] if lines else "")
         return " ".join(detail.split())[:200]
     finally:
         if "_check" in matcher:

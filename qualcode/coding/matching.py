@@ -119,7 +119,8 @@ class PatternIndex:
     def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
         found: dict[tuple[str, int], int] = {}
         attrs = [IDS[name] for name in self.columns]
-        rows = doc.to_array(attrs).tolist() if len(doc) and attrs else []
+        # (to_array returns a flat array for a single attribute; keep rows 2-D)
+        rows = doc.to_array(attrs).reshape(len(doc), -1).tolist() if len(doc) and attrs else []
         # Where some pattern can start: one set lookup per token and column, in a comprehension.
         starts = sorted(
             (i, column)

@@ -97,9 +97,20 @@ class _Planner:
             self._folder(manifest.root, manifest)
         elif given.is_dir():
             found = find_manifest(given)
-            self._folder(given, self.explicit or (self._manifest(found) if found else None))
+            manifest = self.explicit or (self._manifest(found) if found else None)
+            self._folder(given, manifest or self._enclosing(given.resolve()))
         else:
             self._file(given)
+
+    def _enclosing(self, path: Path) -> Manifest | None:
+        """The nearest manifest above ``path`` that lists it (a file) or files inside it."""
+        for folder in path.parents:
+            found = find_manifest(folder)
+            if found:
+                manifest = self._manifest(found)
+                if any(_within(f, path) for f in manifest.entries):
+                    return manifest
+        return None
 
     def _folder(self, folder: Path, manifest: Manifest | None) -> None:
         folder = folder.resolve()
@@ -125,13 +136,7 @@ class _Planner:
                 + ", ".join(sorted(self.readers)),
             )
         f = given.resolve()
-        manifest = self.explicit
-        if manifest is None:
-            for folder in f.parents:
-                found = find_manifest(folder)
-                if found and self._manifest(found).entry_for(f):
-                    manifest = self._manifest(found)
-                    break
+        manifest = self.explicit or self._enclosing(f)
         in_manifest = manifest is not None and _within(f, manifest.root.resolve())
         self._plan(f, manifest.root.resolve() if in_manifest else f.parent, manifest)
 

@@ -1,0 +1,179 @@
+"""The coders on real text: negation, near misses, multi-label, empty segments, evidence."""
+
+from __future__ import annotations
+
+import pytest
+from spacy.matcher import Matcher
+
+from qualcode.codebook import default_codebook_path, load_codebook
+from qualcode.coding.hybrid import HybridCoder
+from qualcode.coding.model import ModelCoder, mark_negation
+from qualcode.coding.rules import RuleCoder
+from qualcode.coding.training import default_units
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_codebook(default_codebook_path())
+
+
+@pytest.fixture(scope="module")
+def rules(shipped):
+    return RuleCoder(shipped).fit()
+
+
+@pytest.fixture(scope="module")
+def tiny(data):
+    return load_codebook(data / "codebooks" / "good.yaml")
+
+
+def codes(coder, text):
+    return {a.code for a in coder.predict([text])[0]}
+
+
+def test_plain_mention(tiny):
+    rules = RuleCoder(tiny).fit()
+    assert codes(rules, "Since 2001 we have pooled budgets for older people.") == {
+        "financial.pooled_budget"
+    }
+
+
+def test_bare_denial_is_never_the_barrier(tiny):
+    rules = RuleCoder(tiny).fit()
+    assert codes(rules, "The PCT shunts costs onto us.") == {"financial.budget_guarding"}
+    assert codes(rules, "Nobody here shunts costs onto anyone.") == set()
+    assert codes(rules, "There was never any cost shunting, to be fair.") == set()
+
+
+def test_concession_codes_what_follows_but(tiny):
+    rules = RuleCoder(tiny).fit()
+    text = "It wasn't that they shifted costs, but we were only there to rubber-stamp it."
+    assert codes(rules, text) == {"status.tokenism"}
+
+
+def test_double_negative_flips_back(tiny):
+    rules = RuleCoder(tiny).fit()
+    assert codes(rules, "Nobody could say they didn't shunt costs.") == {"financial.budget_guarding"}
+
+
+def test_negated_or_wished_prerequisite_is_its_barrier(tiny):
+    rules = RuleCoder(tiny).fit()
+    for text in ("We never pooled budgets.", "If only we had pooled budgets.", "I wish we pooled funds."):
+        (assignment,) = rules.predict([text])[0]
+        assert assignment.code == "financial.budget_guarding", text
+        assert "prerequisite financial.pooled_budget" in assignment.evidence[0].why
+
+
+def test_not_just_x_but_y_negates_nothing(tiny):
+    rules = RuleCoder(tiny).fit()
+    text = "Not just pooled budgets but token consultation too."
+    assert codes(rules, text) == {"financial.pooled_budget", "status.tokenism"}
+
+
+def test_exclude_pattern_blocks_a_near_miss(tiny):
+    rules = RuleCoder(tiny).fit()
+    assert codes(rules, "It was tokenistic.") == {"status.tokenism"}
+    assert codes(rules, "They gave us a token ring binder.") == set()
+
+
+def test_multi_label_segment_with_evidence(tiny):
+    rules = RuleCoder(tiny).fit()
+    text = "We pooled budgets, yet the council still shunts costs and we rubber stamp decisions."
+    result = rules.predict([text])[0]
+    assert {a.code for a in result} == {
+        "financial.pooled_budget",
+        "financial.budget_guarding",
+        "status.tokenism",
+    }
+    for assignment in result:
+        for evidence in assignment.evidence:
+            assert text[evidence.start : evidence.end].lower() in {
+                "pooled budgets",
+                "shunts costs",
+                "rubber stamp",
+            }
+        assert 0 < assignment.confidence < 1
+
+
+def test_empty_and_blank_segments(rules):
+    assert rules.predict(["", "   \n ", "Yes."]) == [[], [], []]
+
+
+def test_shipped_near_misses_do_not_get_their_code(shipped, rules):
+    wrong = []
+    for code in shipped.codable:
+        for text, result in zip(code.near_misses, rules.predict(list(code.near_misses)), strict=True):
+            if code.id in {a.code for a in result}:
+                wrong.append((code.id, text))
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("The status quo suited everyone.", "status"),
+        ("She was waiting for her hip procedure.", "procedural"),
+        ("The nurse was very professional with my mother.", "professional"),
+        ("The NHS Trust runs the hospital.", "professional"),
+        ("It was a structured interview.", "structural"),
+        ("We got charitable status in 1997.", "status"),
+        ("Funding was never the problem.", "financial"),
+    ],
+)
+def test_near_miss_vocabulary_is_not_coded(rules, text, absent):
+    assert not any(code.startswith(absent + ".") for code in codes(rules, text))
+
+
+def test_indexed_matching_agrees_with_spacys_matcher(shipped, rules):
+    """The fast pattern index finds what spaCy's Matcher finds, on the whole demo gold."""
+    matcher = Matcher(rules.nlp_.vocab)
+    for key, pattern in rules.patterns_.items():
+        matcher.add(key, [pattern])
+    strings = rules.nlp_.vocab.strings
+    texts = default_units(shipped).texts
+    checked = 0
+    for doc in rules.nlp_.pipe(texts):
+        ours = {(key, end) for key, _, end in rules.matcher_(doc)}
+        theirs = {(strings[m], end) for m, _, end in matcher(doc)}
+        assert ours == theirs, doc.text[:80]
+        checked += len(theirs)
+    assert checked > 100
+
+
+def test_mark_negation():
+    assert mark_negation("Money was never the problem, it was the culture.") == (
+        "money was never not_the not_problem , it was the culture ."
+    )
+    assert mark_negation("Not just the money") == "not just the money"
+
+
+def test_model_skips_codes_with_too_few_examples(tiny):
+    texts = ["We pooled budgets.", "The pooled fund works.", "They shunt costs.", "Nothing here."]
+    labels = [{"financial.pooled_budget"}, {"financial.pooled_budget"}, {"financial.budget_guarding"}, set()]
+    model = ModelCoder(tiny, min_examples=5, use_codebook_examples=True).fit(texts, labels)
+    # pooled_budget: 2 coded + 3 examples = 5; guarding: 1 + 3 = 4; tokenism: 0 + 3 = 3
+    assert model.codes_ == ["financial.pooled_budget"]
+    assert model.skipped_ == {"financial.budget_guarding": 4, "status.tokenism": 3}
+    predicted = {a.code for r in model.predict(["They shunt costs and rubber-stamp things."]) for a in r}
+    assert predicted <= {"financial.pooled_budget"}
+
+
+def test_model_is_deterministic_and_shows_evidence(shipped):
+    units = default_units(shipped)
+    first = ModelCoder(shipped).fit(units.texts, units.labels)
+    second = ModelCoder(shipped).fit(units.texts, units.labels)
+    text = "We pooled the budgets for intermediate care and it transformed how we work."
+    assert first.predict_proba([text]) == second.predict_proba([text])
+    (result,) = first.predict([text])
+    pooled = next(a for a in result if a.code == "financial.pooled_budget")
+    assert any(text[e.start : e.end].lower().startswith("pooled") for e in pooled.evidence)
+
+
+def test_hybrid_combines_rules_and_model(shipped):
+    units = default_units(shipped)
+    hybrid = HybridCoder(shipped).fit(units.texts, units.labels)
+    text = "Health and social care pooled their budgets years ago."
+    scores = hybrid.predict_proba([text])[0]
+    model_only = hybrid.model_.predict_proba([text])[0]
+    assert scores["financial.pooled_budget"] > model_only["financial.pooled_budget"]
+    assert hybrid.predict([""]) == [[]]
