@@ -49,7 +49,9 @@ def main() -> None:
         results[kind] = (score_all(gold.labels, predicted, codes), time.perf_counter() - start)
     levels = ["family", "overall"] + (["code"] if args.codes else [])
     for level in levels:
-        names = sorted({name for scores, _ in results.values() for (lv, name) in scores if lv == level})
+        names = sorted(
+            {name for scores, _ in results.values() for (lv, name) in scores if lv == level}
+        )
         print(f"{'':40} " + "  ".join(f"{k:^23}" for k in results))
         print(f"{level:<32}support " + "  ".join("  P    R    F1  kappa  " for _ in results))
         for name in names:

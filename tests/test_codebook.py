@@ -55,7 +55,9 @@ def test_williamsons_prerequisites_have_homes(shipped):
 
 
 def test_every_prerequisite_can_flip_to_a_barrier_or_says_why_not(shipped):
-    flips = {c.id: shipped.paired_barrier(c.id) for c in shipped.codable if c.polarity == "prerequisite"}
+    flips = {
+        c.id: shipped.paired_barrier(c.id) for c in shipped.codable if c.polarity == "prerequisite"
+    }
     assert sum(v is not None for v in flips.values()) >= len(flips) - 3
 
 
@@ -65,7 +67,12 @@ BAD = [
     ("family-mismatch.yaml", 9, "codes[1].family", "does not match the id"),
     ("bad-pattern.yaml", 11, "codes[1].patterns[1]", "invalid spaCy pattern ([token 0 -> LEMMMA]"),
     ("missing-label.yaml", 6, "codes[1].label", "missing"),
-    ("bad-polarity.yaml", 8, "codes[1].polarity", "Input should be 'barrier', 'prerequisite' or 'neutral'"),
+    (
+        "bad-polarity.yaml",
+        8,
+        "codes[1].polarity",
+        "Input should be 'barrier', 'prerequisite' or 'neutral'",
+    ),
     ("broken-yaml.yaml", 5, None, "not valid YAML"),
 ]
 
@@ -94,7 +101,9 @@ def test_validate_show_and_export(data, tmp_path):
     shown = runner.invoke(cli, ["codebook", "show", str(good)])
     assert "  financial.budget_guarding  Budget guarding [barrier]" in shown.output
     out = tmp_path / "appendix.md"
-    assert runner.invoke(cli, ["codebook", "export", "--format", "md", "-o", str(out)]).exit_code == 0
+    assert (
+        runner.invoke(cli, ["codebook", "export", "--format", "md", "-o", str(out)]).exit_code == 0
+    )
     text = out.read_text()
     for code in load_codebook(default_codebook_path()).codable:
         assert f"`{code.id}`" in text

@@ -53,12 +53,18 @@ def test_concession_codes_what_follows_but(tiny):
 
 def test_double_negative_flips_back(tiny):
     rules = RuleCoder(tiny).fit()
-    assert codes(rules, "Nobody could say they didn't shunt costs.") == {"financial.budget_guarding"}
+    assert codes(rules, "Nobody could say they didn't shunt costs.") == {
+        "financial.budget_guarding"
+    }
 
 
 def test_negated_or_wished_prerequisite_is_its_barrier(tiny):
     rules = RuleCoder(tiny).fit()
-    for text in ("We never pooled budgets.", "If only we had pooled budgets.", "I wish we pooled funds."):
+    for text in (
+        "We never pooled budgets.",
+        "If only we had pooled budgets.",
+        "I wish we pooled funds.",
+    ):
         (assignment,) = rules.predict([text])[0]
         assert assignment.code == "financial.budget_guarding", text
         assert "prerequisite financial.pooled_budget" in assignment.evidence[0].why
@@ -102,7 +108,9 @@ def test_empty_and_blank_segments(rules):
 def test_shipped_near_misses_do_not_get_their_code(shipped, rules):
     wrong = []
     for code in shipped.codable:
-        for text, result in zip(code.near_misses, rules.predict(list(code.near_misses)), strict=True):
+        for text, result in zip(
+            code.near_misses, rules.predict(list(code.near_misses)), strict=True
+        ):
             if code.id in {a.code for a in result}:
                 wrong.append((code.id, text))
     assert wrong == []
@@ -149,12 +157,19 @@ def test_mark_negation():
 
 def test_model_skips_codes_with_too_few_examples(tiny):
     texts = ["We pooled budgets.", "The pooled fund works.", "They shunt costs.", "Nothing here."]
-    labels = [{"financial.pooled_budget"}, {"financial.pooled_budget"}, {"financial.budget_guarding"}, set()]
+    labels = [
+        {"financial.pooled_budget"},
+        {"financial.pooled_budget"},
+        {"financial.budget_guarding"},
+        set(),
+    ]
     model = ModelCoder(tiny, min_examples=5, use_codebook_examples=True).fit(texts, labels)
     # pooled_budget: 2 coded + 3 examples = 5; guarding: 1 + 3 = 4; tokenism: 0 + 3 = 3
     assert model.codes_ == ["financial.pooled_budget"]
     assert model.skipped_ == {"financial.budget_guarding": 4, "status.tokenism": 3}
-    predicted = {a.code for r in model.predict(["They shunt costs and rubber-stamp things."]) for a in r}
+    predicted = {
+        a.code for r in model.predict(["They shunt costs and rubber-stamp things."]) for a in r
+    }
     assert predicted <= {"financial.pooled_budget"}
 
 

@@ -42,7 +42,11 @@ def _segment(qc, document, index=0):
 
 def test_import_the_demo_gold_for_one_document(demo, tmp_path):
     gold = list(csv.DictReader((CORPUS / "codings" / "gold.csv").open()))
-    rows = [(r["document"], r["start"], r["end"], r["code"]) for r in gold if r["document"] == "hollinsford/HOL-01.txt"]
+    rows = [
+        (r["document"], r["start"], r["end"], r["code"])
+        for r in gold
+        if r["document"] == "hollinsford/HOL-01.txt"
+    ]
     path = _coding_csv(tmp_path, rows)
     result = demo("codings", "import", path, "--coder", "alice")
     assert result.exit_code == 0, result.output
@@ -58,10 +62,22 @@ def test_import_the_demo_gold_for_one_document(demo, tmp_path):
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        (("hollinsford/HOL-01.txt", 0, 50, "financial.no_such_code"), "c.csv:3: code: unknown code 'financial.no_such_code'"),
-        (("hollinsford/HOL-99.txt", 0, 50, "financial.pooled_budget"), "c.csv:3: document: no document 'hollinsford/HOL-99.txt'"),
-        (("hollinsford/HOL-01.txt", 0, 5, "financial.pooled_budget"), "c.csv:3: no respondent segment at characters 0-5"),
-        (("hollinsford/HOL-01.txt", "x", 5, "financial.pooled_budget"), "c.csv:3: start and end must be whole numbers"),
+        (
+            ("hollinsford/HOL-01.txt", 0, 50, "financial.no_such_code"),
+            "c.csv:3: code: unknown code 'financial.no_such_code'",
+        ),
+        (
+            ("hollinsford/HOL-99.txt", 0, 50, "financial.pooled_budget"),
+            "c.csv:3: document: no document 'hollinsford/HOL-99.txt'",
+        ),
+        (
+            ("hollinsford/HOL-01.txt", 0, 5, "financial.pooled_budget"),
+            "c.csv:3: no respondent segment at characters 0-5",
+        ),
+        (
+            ("hollinsford/HOL-01.txt", "x", 5, "financial.pooled_budget"),
+            "c.csv:3: start and end must be whole numbers",
+        ),
     ],
 )
 def test_bad_import_names_the_line_and_imports_nothing(demo, tmp_path, row, message):
@@ -110,7 +126,9 @@ def test_show_and_export(demo, tmp_path):
     assert "[[" in shown.output and "]]" in shown.output
     assert first["code"] in shown.output
     out = tmp_path / "c.jsonl"
-    assert demo("codings", "export", "--format", "jsonl", "--coder", "rules", "-o", out).exit_code == 0
+    assert (
+        demo("codings", "export", "--format", "jsonl", "--coder", "rules", "-o", out).exit_code == 0
+    )
     record = json.loads(out.read_text().splitlines()[0])
     assert list(record) == list(EXPORT_COLUMNS)
     missing = demo("codings", "show", "999999")
@@ -140,8 +158,15 @@ def test_recoding_with_an_edited_codebook_keeps_old_runs(demo, tmp_path):
 def test_train_reports_cross_validated_scores(qc, tmp_path):
     for site in ("hollinsford", "saltmere", "eddon-vale", "brannock"):
         assert qc("ingest", CORPUS / site).exit_code == 0
-    assert qc("codings", "import", CORPUS / "codings" / "coder-a.csv", "--coder", "alice").exit_code == 1  # survey not ingested
-    gold = [r for r in csv.DictReader((CORPUS / "codings" / "coder-a.csv").open()) if "#" not in r["document"]]
+    assert (
+        qc("codings", "import", CORPUS / "codings" / "coder-a.csv", "--coder", "alice").exit_code
+        == 1
+    )  # survey not ingested
+    gold = [
+        r
+        for r in csv.DictReader((CORPUS / "codings" / "coder-a.csv").open())
+        if "#" not in r["document"]
+    ]
     path = _coding_csv(tmp_path, [(r["document"], r["start"], r["end"], r["code"]) for r in gold])
     assert qc("codings", "import", path, "--coder", "alice").exit_code == 0
     result = qc("train", "--from", "alice", "--coder", "model", "--folds", "3")

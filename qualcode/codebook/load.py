@@ -15,6 +15,9 @@ from qualcode.codebook.model import Code, Codebook, CodebookSpec, CodeSpec
 from qualcode.errors import CodebookError
 from qualcode.textio import decode, normalise
 
+# libyaml's C parser where PyYAML was built with it: the pure-Python one takes most of a second
+# on the shipped codebook.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
 SHIPPED = Path(__file__).resolve().parents[2] / "codebooks" / "partnership-barriers.yaml"
 
@@ -30,21 +33,30 @@ class _Lines:
     """Line numbers of YAML nodes by path (('codes', 3, 'label') -> 57)."""
 
     def __init__(self, text: str) -> None:
-        self.lines: dict[tuple[Any, ...], int] = {}
-        try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError:
-            root = None
-        if root is not None:
-            self._walk(root, ())
+        self.text = text
+        self._lines: dict[tuple[Any, ...], int] | None = None
+
+    @property
+    def lines(self) -> dict[tuple[Any, ...], int]:
+        # Composed only when an error needs a line number: composing the node tree costs as
+        # much as loading the file again.
+        if self._lines is None:
+            self._lines = {}
+            try:
+                root = yaml.compose(self.text, Loader=SafeLoader)
+            except yaml.YAMLError:
+                root = None
+            if root is not None:
+                self._walk(root, ())
+        return self._lines
 
     def _walk(self, node: yaml.Node, path: tuple[Any, ...]) -> None:
-        self.lines[path] = node.start_mark.line + 1
+        lines = self._lines
+        lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                self.lines[(*path, key.value)] = key.start_mark.line + 1
                 self._walk(value, (*path, key.value))
-                self.lines[(*path, key.value)] = key.start_mark.line + 1
+                lines[(*path, key.value)] = key.start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
                 self._walk(item, (*path, index))
@@ -77,7 +89,7 @@ def load_codebook(path: str | Path) -> Codebook:
 def parse_codebook(text: str, path: Path | None = None) -> Codebook:
     origin = path or "<codebook>"
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise CodebookError(
@@ -203,10 +215,41 @@ def _validating_matcher():
     return Matcher(spacy.blank("en").vocab, validate=True)
 
 
+_STRING_ATTRS = {"LEMMA", "LOWER", "ORTH", "TEXT", "NORM"}
+_FLAG_ATTRS = {"IS_PUNCT", "IS_ALPHA", "IS_DIGIT", "IS_STOP", "LIKE_NUM"}
+
+
+def _plainly_valid(pattern: list[dict[str, Any]]) -> bool:
+    """True for the common shapes (string or IN-list of strings, boolean flags, OP) that spaCy
+    certainly accepts; validating 400 patterns through spaCy's schema takes most of a second."""
+    for token in pattern:
+        if not isinstance(token, dict):
+            return False
+        for key, value in token.items():
+            if key in _STRING_ATTRS:
+                ok = isinstance(value, str) or (
+                    isinstance(value, dict)
+                    and set(value) == {"IN"}
+                    and isinstance(value["IN"], list)
+                    and all(isinstance(v, str) for v in value["IN"])
+                )
+            elif key in _FLAG_ATTRS:
+                ok = isinstance(value, bool)
+            elif key == "OP":
+                ok = value in ("?", "*", "+", "!")
+            else:
+                ok = False
+            if not ok:
+                return False
+    return True
+
+
 def pattern_problem(pattern: list[dict[str, Any]]) -> str | None:
     """Why spaCy's Matcher would refuse this token pattern, or None if it is valid."""
     if not pattern:
         return "empty pattern"
+    if _plainly_valid(pattern):
+        return None
     matcher = _validating_matcher()
     try:
         matcher.add("_check", [pattern])

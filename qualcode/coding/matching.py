@@ -32,11 +32,11 @@ class _Token:
     flags: tuple[tuple[int, bool], ...]  # (column, required value)
     op: str | None
 
-    def ok(self, row: list[int]) -> bool:
+    def ok(self, cols: list[list[int]], i: int) -> bool:
         for column, allowed in self.values:
-            if row[column] not in allowed:
+            if cols[column][i] not in allowed:
                 return False
-        return all(bool(row[column]) == want for column, want in self.flags)
+        return all(bool(cols[column][i]) == want for column, want in self.flags)
 
 
 class PatternIndex:
@@ -118,24 +118,19 @@ class PatternIndex:
 
     def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
         found: dict[tuple[str, int], int] = {}
-        attrs = [IDS[name] for name in self.columns]
-        # (to_array returns a flat array for a single attribute; keep rows 2-D)
-        rows = doc.to_array(attrs).reshape(len(doc), -1).tolist() if len(doc) and attrs else []
-        # Where some pattern can start: one set lookup per token and column, in a comprehension.
-        starts = sorted(
-            (i, column)
-            for column, keys in self._keys().items()
-            for i, value in enumerate([row[column] for row in rows])
-            if value in keys
-        )
-        for i, column in starts:
-            for key, tokens, offsets in self.by_value[(column, rows[i][column])]:
-                for offset in offsets:
-                    if i - offset >= 0:
-                        _keep(found, key, i - offset, _match(tokens, 0, i - offset, rows))
+        # One flat list per attribute the patterns use (no Token objects, no row lists).
+        n = len(doc)
+        cols = [doc.to_array(IDS[name]).tolist() for name in self.columns] if n else []
+        for column, keys in self._keys().items():
+            values = cols[column] if cols else []
+            for i in [i for i, value in enumerate(values) if value in keys]:
+                for key, tokens, offsets in self.by_value[(column, values[i])]:
+                    for offset in offsets:
+                        if i >= offset:
+                            _keep(found, key, i - offset, _match(tokens, 0, i - offset, cols, n))
         for key, tokens in self.unanchored:
-            for i in range(len(rows)):
-                _keep(found, key, i, _match(tokens, 0, i, rows))
+            for i in range(n):
+                _keep(found, key, i, _match(tokens, 0, i, cols, n))
         matches = [(key, start, end) for (key, start), end in found.items()]
         if len(self.fallback):
             strings = self.vocab.strings
@@ -148,27 +143,26 @@ def _keep(found: dict[tuple[str, int], int], key: str, start: int, end: int | No
         found[(key, start)] = end
 
 
-def _match(tokens: list[_Token], k: int, i: int, rows: list[list[int]]) -> int | None:
-    """The furthest end of a match of tokens[k:] starting at row i, or None."""
+def _match(tokens: list[_Token], k: int, i: int, cols: list[list[int]], n: int) -> int | None:
+    """The furthest end of a match of tokens[k:] starting at token i, or None."""
     if k == len(tokens):
         return i
     token = tokens[k]
     op = token.op
-    best = None
     if op in (None, "+"):
-        if i >= len(rows) or not token.ok(rows[i]):
+        if i >= n or not token.ok(cols, i):
             return None
-        best = _match(tokens, k + 1, i + 1, rows)
+        best = _match(tokens, k + 1, i + 1, cols, n)
         if op == "+":
-            more = _match(tokens, k, i + 1, rows)  # one more of the same
+            more = _match(tokens, k, i + 1, cols, n)  # one more of the same
             best = more if best is None or (more is not None and more > best) else best
         return best
     # "?" and "*": skip the token, or take it (and for "*", maybe more)
-    best = _match(tokens, k + 1, i, rows)
-    if i < len(rows) and token.ok(rows[i]):
-        taken = _match(tokens, k + (1 if op == "?" else 0), i + 1, rows)
+    best = _match(tokens, k + 1, i, cols, n)
+    if i < n and token.ok(cols, i):
+        taken = _match(tokens, k + (1 if op == "?" else 0), i + 1, cols, n)
         if op == "*" and taken is None:
-            taken = _match(tokens, k + 1, i + 1, rows)
+            taken = _match(tokens, k + 1, i + 1, cols, n)
         if taken is not None and (best is None or taken > best):
             best = taken
     return best

@@ -37,18 +37,19 @@ def _make_lookup_lemmatizer(nlp: Language, name: str):
     cache: dict[int, int] = {}
 
     def lemmatize(doc: Doc) -> Doc:
-        # Work on attribute arrays, not Token objects: creating a Python Token per word costs
-        # more than the lookup itself.
-        lowers = doc.to_array([LOWER])
-        lemmas = numpy.empty((len(doc), 1), dtype="uint64")
-        for i, lower in enumerate(lowers.tolist()):
-            lemma = cache.get(lower)
-            if lemma is None:
-                text = strings[lower]
-                lemma = cache[lower] = strings.add(table.get(text, text))
-            lemmas[i, 0] = lemma
-        if len(doc):
-            doc.from_array([LEMMA], lemmas)
+        # Work on attribute arrays, not Token objects (creating a Python Token per word costs
+        # more than the lookup), and map through the cache at C speed; only new words go
+        # through the table.
+        if not len(doc):
+            return doc
+        lowers = doc.to_array(LOWER).tolist()
+        lemmas = list(map(cache.get, lowers))
+        if None in lemmas:
+            for i, lemma in enumerate(lemmas):
+                if lemma is None:
+                    text = strings[lowers[i]]
+                    lemmas[i] = cache[lowers[i]] = strings.add(table.get(text, text))
+        doc.from_array([LEMMA], numpy.array(lemmas, dtype="uint64").reshape(-1, 1))
         return doc
 
     return lemmatize
