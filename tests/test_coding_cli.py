@@ -104,7 +104,8 @@ def test_code_with_rules_writes_a_run_with_evidence(demo):
     assert rows
     assert not any(r["is_interviewer"] for r in rows)
     assert {r["run_id"] for r in rows} == {run["id"]}
-    assert run["codebook_hash"] and json.loads(run["parameters"])["negation"] is True
+    assert run["codebook_hash"]
+    assert json.loads(run["parameters"])["negation"] is True
     for r in rows:
         assert 0 < r["confidence"] < 1
         for e in json.loads(r["evidence"]):
@@ -123,7 +124,8 @@ def test_show_and_export(demo, tmp_path):
     shown = demo("codings", "show", first["segment_id"])
     assert shown.exit_code == 0
     assert f"Segment {first['segment_id']}: {first['document']}" in shown.output
-    assert "[[" in shown.output and "]]" in shown.output
+    assert "[[" in shown.output
+    assert "]]" in shown.output
     assert first["code"] in shown.output
     out = tmp_path / "c.jsonl"
     assert (
@@ -172,7 +174,8 @@ def test_train_reports_cross_validated_scores(qc, tmp_path):
     result = qc("train", "--from", "alice", "--coder", "model", "--folds", "3")
     assert result.exit_code == 0, result.output
     assert "3-fold cross-validation grouped by document" in result.output
-    assert "financial" in result.output and "kappa" in result.output
+    assert "financial" in result.output
+    assert "kappa" in result.output
     assert "Too few examples for the model (rules only):" in result.output
     with open_project(qc.project) as store:
         levels = {r[0] for r in store.execute("SELECT DISTINCT level FROM evaluations")}

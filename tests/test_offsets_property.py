@@ -7,8 +7,8 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qualcode.textio import normalise
 from qualcode.ingest.turns import LABEL_RE, segment_text
+from qualcode.textio import normalise
 
 words = st.text(alphabet=string.ascii_letters + "éçñ’'-", min_size=1, max_size=12)
 sentence = st.lists(words, min_size=1, max_size=30).map(lambda ws: " ".join(ws) + ".")
