@@ -27,7 +27,8 @@ def test_shipped_codebook_covers_the_five_families(shipped):
 def test_every_shipped_code_is_fully_specified(shipped):
     for code in shipped.codable:
         assert code.definition, code.id
-        assert code.include and code.exclude, code.id
+        assert code.include, code.id
+        assert code.exclude, code.id
         assert len(code.examples) >= 3, code.id
         assert len(code.near_misses) >= 1, code.id
         assert code.patterns, code.id
