@@ -176,7 +176,6 @@ def test_train_reports_cross_validated_scores(qc, tmp_path):
     assert "3-fold cross-validation grouped by document" in result.output
     assert "financial" in result.output
     assert "kappa" in result.output
-    assert "Too few examples for the model (rules only):" in result.output
     with open_project(qc.project) as store:
         levels = {r[0] for r in store.execute("SELECT DISTINCT level FROM evaluations")}
     assert levels == {"code", "family", "overall"}

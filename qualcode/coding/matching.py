@@ -47,7 +47,7 @@ class PatternIndex:
         self.vocab = vocab
         self.columns: list[str] = []  # the attributes patterns use, in array column order
         self.compiled: dict[str, list[list[_Token]]] = {}
-        self.by_value: dict[tuple[int, int], list[tuple[str, list[_Token], tuple[int, ...]]]] = {}
+        self.by_value: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
         self.unanchored: list[tuple[str, list[_Token]]] = []
         self._key_sets: dict[int, set[int]] | None = None
         self.fallback = Matcher(vocab)
@@ -73,9 +73,10 @@ class PatternIndex:
         if anchor is None:
             self.unanchored.append((key, tokens))
             return
-        column, allowed, offsets = anchor
+        position, column, allowed, offsets = anchor
+        second = _neighbour(tokens, position)
         for value in allowed:
-            self.by_value.setdefault((column, value), []).append((key, tokens, offsets))
+            self.by_value.setdefault((column, value), []).append((key, tokens, offsets, second))
 
     def _column(self, name: str) -> int:
         if name not in self.columns:
@@ -124,7 +125,13 @@ class PatternIndex:
         for column, keys in self._keys().items():
             values = cols[column] if cols else []
             for i in [i for i, value in enumerate(values) if value in keys]:
-                for key, tokens, offsets in self.by_value[(column, values[i])]:
+                for key, tokens, offsets, second in self.by_value[(column, values[i])]:
+                    if second is not None:
+                        # A cheap look at the anchor's fixed neighbour rules out most
+                        # candidates before the full match is tried.
+                        j = i + second[0]
+                        if not 0 <= j < n or cols[second[1]][j] not in second[2]:
+                            continue
                     for offset in offsets:
                         if i >= offset:
                             _keep(found, key, i - offset, _match(tokens, 0, i - offset, cols, n))
@@ -168,8 +175,11 @@ def _match(tokens: list[_Token], k: int, i: int, cols: list[list[int]], n: int) 
     return best
 
 
-def _anchor(tokens: list[_Token], strings) -> tuple[int, frozenset[int], tuple[int, ...]] | None:
-    """The rarest required token of a pattern: (column, values, offsets of the pattern start).
+def _anchor(
+    tokens: list[_Token], strings
+) -> tuple[int, int, frozenset[int], tuple[int, ...]] | None:
+    """The rarest required token of a pattern: (position, column, values, offsets of the
+    pattern's start before it).
 
     Matching starts where the anchor occurs, minus each possible count of tokens before it, so
     a pattern that opens with "the" or "one" is only tried where its rare word appears. Stop
@@ -177,7 +187,7 @@ def _anchor(tokens: list[_Token], strings) -> tuple[int, frozenset[int], tuple[i
     """
     best = None
     offsets = {0}
-    for token in tokens:
+    for position, token in enumerate(tokens):
         if token.op in (None, "+") and token.values:
             column, allowed = min(token.values, key=lambda v: len(v[1]))
             cost = sum(
@@ -185,8 +195,20 @@ def _anchor(tokens: list[_Token], strings) -> tuple[int, frozenset[int], tuple[i
                 for v in allowed
             )
             if best is None or cost < best[0]:
-                best = (cost, (column, allowed, tuple(sorted(offsets))))
+                best = (cost, (position, column, allowed, tuple(sorted(offsets))))
         if token.op in ("*", "+"):
             break  # tokens after a repeat have no bounded offset; anchor before it
         offsets = {o + 1 for o in offsets} | (offsets if token.op == "?" else set())
     return best[1] if best else None
+
+
+def _neighbour(tokens: list[_Token], position: int) -> tuple[int, int, frozenset[int]] | None:
+    """A required token right next to the anchor: (offset from the anchor, column, values)."""
+    if tokens[position].op is not None:
+        return None  # a repeated anchor has no fixed neighbours
+    for step in (1, -1):
+        j = position + step
+        if 0 <= j < len(tokens) and tokens[j].op is None and tokens[j].values:
+            column, allowed = min(tokens[j].values, key=lambda v: len(v[1]))
+            return step, column, allowed
+    return None

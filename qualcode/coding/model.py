@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
@@ -179,14 +180,31 @@ class ModelCoder(BaseEstimator):
         return self._stack(self.word_.transform(texts), self.char_.transform(texts))
 
     def predict_proba(self, texts: Sequence[Any]) -> list[dict[str, float]]:
-        """Probability of each predicted code for each text."""
+        """Probability of each predicted code for each text: the highest over the whole text,
+        each sentence and each pair of sentences.
+
+        A long answer usually carries several codes, each in a sentence or two; scored as a
+        whole, one code's words are diluted by the rest. Codebook examples are sentence-sized,
+        so a sentence scored alone looks like what the model learnt from.
+        """
         check_is_fitted(self, "models_")
         texts = segment_texts(list(texts))
         if not texts:
             return []
-        x = self._features(texts)
-        columns = {code: model.predict_proba(x)[:, 1] for code, model in self.models_.items()}
-        return [{code: float(col[i]) for code, col in columns.items()} for i in range(len(texts))]
+        pieces, owner = [], []
+        for i, text in enumerate(texts):
+            for piece in _windows(text):
+                pieces.append(piece)
+                owner.append(i)
+        x = self._features(pieces)
+        owner_arr = np.array(owner)
+        out: list[dict[str, float]] = [{} for _ in texts]
+        for code, model in self.models_.items():
+            best = np.zeros(len(texts))
+            np.maximum.at(best, owner_arr, model.predict_proba(x)[:, 1])
+            for i, value in enumerate(best.tolist()):
+                out[i][code] = value
+        return out
 
     def threshold_for(self, code: str) -> float:
         return self.threshold if self.threshold is not None else self.thresholds_.get(code, 0.5)
@@ -223,10 +241,25 @@ class ModelCoder(BaseEstimator):
             if weight <= 0 or len(out) >= top:
                 break
             term = str(self.word_terms_[j])
+            words = [w.removeprefix("not_") for w in term.split()]
+            if all(w in ENGLISH_STOP_WORDS or len(w) < 3 for w in words):
+                continue  # "the", "i", "been" carry weight but explain nothing to a reader
             span = _locate(text, term)
             if span:
                 out.append(Evidence(span[0], span[1], f"term '{term}' (+{weight:.2f})"))
         return out
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _windows(text: str) -> list[str]:
+    """The text, its sentences and its pairs of adjacent sentences."""
+    sentences = [s for s in SENTENCE_END.split(text) if s.strip()]
+    if len(sentences) <= 1:
+        return [text]
+    pairs = [f"{a} {b}" for a, b in pairwise(sentences)]
+    return [text, *sentences, *pairs]
 
 
 def _locate(text: str, term: str) -> tuple[int, int] | None:

@@ -31,6 +31,11 @@ NEGATION_LOWER = {
     "barely",
     "cannot",
     "nowhere",
+    # "a lack of joint training", "the absence of a pooled budget": the thing is missing
+    "lack",
+    "lacked",
+    "lacking",
+    "absence",
 }
 # "not just the money but the lawyers too": "not" before these does not negate.
 NOT_NEGATING_AFTER = {"just", "only", "simply", "merely", "least", "necessarily", "always", "all"}
