@@ -63,3 +63,10 @@ def read_text(path: Path) -> str:
     if not data.strip():
         raise TranscriptError(path, "file is empty")
     return normalise(decode(data, path))
+
+
+def yaml_problem(exc: Exception, first_line: int = 1) -> tuple[str, int | None]:
+    """What PyYAML found wrong, and the line of the file (counting from ``first_line``)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return problem, (mark.line + first_line if mark is not None else None)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from qualcode.codebook.model import Code, Codebook, CodebookSpec, CodeSpec
 from qualcode.errors import CodebookError
-from qualcode.textio import decode, normalise
+from qualcode.textio import decode, normalise, yaml_problem
 
 # libyaml's C parser where PyYAML was built with it: the pure-Python one takes most of a second
 # on the shipped codebook.
@@ -91,12 +91,8 @@ def parse_codebook(text: str, path: Path | None = None) -> Codebook:
     try:
         raw = yaml.load(text, Loader=SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CodebookError(
-            origin,
-            f"not valid YAML ({getattr(exc, 'problem', None) or exc})",
-            line=mark.line + 1 if mark else None,
-        ) from exc
+        problem, line = yaml_problem(exc)
+        raise CodebookError(origin, f"not valid YAML ({problem})", line=line) from exc
     lines = _Lines(text)
     if not isinstance(raw, dict):
         raise CodebookError(origin, "a codebook is a mapping with name and codes", line=1)

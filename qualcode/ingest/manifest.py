@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from qualcode.errors import ManifestError
-from qualcode.textio import decode, normalise
+from qualcode.textio import decode, normalise, yaml_problem
 from qualcode.types import CONSENT_VALUES, TIERS
 
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml", "manifest.csv")
@@ -199,12 +199,8 @@ def _yaml_rows(
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ManifestError(
-            path,
-            f"not valid YAML ({getattr(exc, 'problem', exc)})",
-            line=mark.line + 1 if mark else None,
-        ) from exc
+        problem, line = yaml_problem(exc)
+        raise ManifestError(path, f"not valid YAML ({problem})", line=line) from exc
     manifest = Manifest(path)
     if isinstance(data, list):
         entries, entry_nodes, defaults = data, node.value, {}

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from qualcode.errors import TranscriptError
+from qualcode.textio import yaml_problem
 
 
 def split_front_matter(text: str, path: str | Path) -> tuple[dict[str, Any], str, dict[str, int]]:
@@ -28,9 +29,7 @@ def split_front_matter(text: str, path: str | Path) -> tuple[dict[str, Any], str
     try:
         meta = yaml.safe_load(block) or {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem, line = yaml_problem(exc, first_line=2)  # the block starts on line 2
         raise TranscriptError(
             path, f"front matter is not valid YAML ({problem})", line=line
         ) from exc
