@@ -39,7 +39,7 @@ class HybridCoder(BaseEstimator):
         codebook: Codebook,
         *,
         rule_weight=0.8,
-        C=4.0,
+        C=2.0,
         min_examples=8,
         use_codebook_examples=True,
         spacy_model=None,

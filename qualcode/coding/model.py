@@ -61,7 +61,7 @@ class ModelCoder(BaseEstimator):
     ----------
     codebook : Codebook
         Its codable codes are the labels; its examples and near misses are extra training data.
-    C : float, default=4.0
+    C : float, default=2.0
         Inverse regularisation of each logistic regression.
     min_examples : int, default=8
         A code with fewer positive training texts (human codings plus codebook examples) is not
@@ -78,7 +78,7 @@ class ModelCoder(BaseEstimator):
         self,
         codebook: Codebook,
         *,
-        C=4.0,
+        C=2.0,
         min_examples=8,
         use_codebook_examples=True,
         threshold=None,
