@@ -313,14 +313,18 @@ def _read_planned(
             "if it is another interview, give it another name",
         )
     docs = []
+    siteless = 0
     for doc, doc_site in _read_file(item, fields, settings):
         if doc.metadata.get("consent") == "withdrawn":
             report.refused.append((doc.path, "consent withdrawn"))
             continue
         report.warnings.extend((doc.path, message) for message in doc.warnings)
-        if doc_site is None:
-            report.warnings.append((doc.path, "no site given (manifest, front matter or --site)"))
+        siteless += doc_site is None
         docs.append((doc, sha, doc_site))
+    if siteless:
+        # One line per file, not one per survey row.
+        what = f"{siteless} responses have" if item.file.suffix.lower() == ".csv" else "it has"
+        report.warnings.append((item.key, f"{what} no site (manifest, front matter or --site)"))
     if existing:
         report.replaced.append((item.key, q.count_codings(store, existing_ids)))
     return docs, existing_ids, []

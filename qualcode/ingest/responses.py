@@ -12,7 +12,17 @@ from qualcode.textio import read_text
 from qualcode.types import ParsedDocument, Segment
 
 # Tried in order when --text-column is not given.
-TEXT_COLUMN_GUESSES = ("response", "text", "answer", "comment", "comments")
+TEXT_COLUMN_GUESSES = (
+    "response",
+    "text",
+    "answer",
+    "comment",
+    "comments",
+    "quote",
+    "quotation",
+    "excerpt",
+    "statement",
+)
 # Columns that describe the respondent rather than the response.
 PARTICIPANT_COLUMNS = {
     "participant": "participant",
