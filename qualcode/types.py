@@ -10,16 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TIERS = ("strategic", "operational", "frontline", "user")
-STAKEHOLDER_GROUPS = (
-    "health",
-    "social care",
-    "housing",
-    "voluntary sector",
-    "GP",
-    "elected member",
-    "service user",
-    "carer",
-)
 CONSENT_VALUES = ("given", "pending", "withdrawn")
 
 

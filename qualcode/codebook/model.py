@@ -10,13 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Polarity = Literal["barrier", "prerequisite", "neutral"]
 HARDY_FAMILIES = ("structural", "procedural", "financial", "professional", "status")
-FAMILY_LABELS = {
-    "structural": "Structural",
-    "procedural": "Procedural",
-    "financial": "Financial",
-    "professional": "Professional",
-    "status": "Status and legitimacy",
-}
 
 
 class CodeSpec(BaseModel):
@@ -80,10 +73,6 @@ class Code:
     patterns: tuple[tuple[dict[str, Any], ...], ...] = ()
     exclude_patterns: tuple[tuple[dict[str, Any], ...], ...] = ()
 
-    @property
-    def depth(self) -> int:
-        return self.id.count(".")
-
 
 @dataclass(slots=True)
 class Codebook:
@@ -123,10 +112,6 @@ class Codebook:
             if other.pair == code_id and other.polarity == "barrier":
                 return other.id
         return None
-
-    def family_label(self, family: str) -> str:
-        code = self.codes.get(family)
-        return code.label if code else FAMILY_LABELS.get(family, family)
 
     def training_paths(self) -> tuple[Path, Path] | None:
         """The training codings and corpus, resolved against the codebook's folder."""

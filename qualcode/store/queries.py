@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from qualcode import __version__
-from qualcode.errors import InputError, QualcodeError
+from qualcode.errors import InputError
 from qualcode.store.db import Store
 from qualcode.types import ParsedDocument, Participant
 
@@ -257,11 +257,6 @@ def recent_runs(store: Store, limit: int = 10) -> list[Any]:
 def dump(store: Store) -> str:
     """The whole store as SQL text: tests compare it before and after a failed command."""
     return "\n".join(store.conn.iterdump())
-
-
-def require_documents(store: Store) -> None:
-    if store.execute("SELECT count(*) FROM documents").fetchone()[0] == 0:
-        raise QualcodeError(f"{store.path}: the project has no documents; run 'qualcode ingest'")
 
 
 @dataclass(frozen=True, slots=True)
