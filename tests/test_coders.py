@@ -194,3 +194,11 @@ def test_hybrid_combines_rules_and_model(shipped):
     model_only = hybrid.model_.predict_proba([text])[0]
     assert scores["financial.pooled_budget"] > model_only["financial.pooled_budget"]
     assert hybrid.predict([""]) == [[]]
+
+
+def test_negation_after_a_match_denies_a_barrier_only_as_a_problem(tiny):
+    rules = RuleCoder(tiny).fit()
+    assert codes(rules, "The cost shunting never stopped.") == {"financial.budget_guarding"}
+    assert codes(rules, "Cost shunting was never the problem.") == set()
+    # for a prerequisite, any negation in the clause means it is absent
+    assert codes(rules, "The pooled budget isn't working.") == {"financial.budget_guarding"}

@@ -75,6 +75,25 @@ NOT_NEGATING_IDS = _ids(NOT_NEGATING_AFTER)
 BOUNDARY_IDS = _ids(CLAUSE_WORDS | CLAUSE_PUNCT)
 WISH_IDS = _ids(WISH_WORDS)
 IF, ONLY = hash_string("if"), hash_string("only")
+PROBLEM_IDS = _ids(
+    {
+        "problem",
+        "problems",
+        "issue",
+        "issues",
+        "difficulty",
+        "barrier",
+        "obstacle",
+        "sticking",
+        "concern",
+        "worry",
+        "trouble",
+        "hurdle",
+        "factor",
+        "reason",
+        "cause",
+    }
+)
 WOULD_IDS, LIKE_IDS = _ids({"would", "'d"}), _ids({"love", "like"})
 
 
@@ -106,9 +125,17 @@ def clause_bounds(words: DocWords, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def context_of(words: DocWords, start: int, end: int) -> tuple[Context, str | None]:
+def context_of(
+    words: DocWords, start: int, end: int, *, barrier: bool = False
+) -> tuple[Context, str | None]:
     """Whether the match at tokens [start, end) is asserted, negated or wished for; with the
-    cue word if any."""
+    cue word if any.
+
+    For a barrier, a negation after the match counts only when it denies a problem ("the
+    money was never the problem"): in "cost shunting didn't stop" it does not deny the
+    shunting. For a prerequisite any negation in the clause counts ("joint training doesn't
+    happen any more" is its absence).
+    """
     lower = words.lower
     n = len(lower)
     c_start, c_end = clause_bounds(words, start, end)
@@ -117,6 +144,12 @@ def context_of(words: DocWords, start: int, end: int) -> tuple[Context, str | No
         if start <= i < end:
             continue  # a negation inside the match is part of what it means ("nobody owns")
         if lower[i] in NEGATION_IDS and not (i + 1 < n and lower[i + 1] in NOT_NEGATING_IDS):
+            if (
+                barrier
+                and i >= end
+                and not any(lower[j] in PROBLEM_IDS for j in range(i + 1, c_end))
+            ):
+                continue
             cues.append(i)
     if len(cues) % 2 == 1:
         return Context.NEGATED, words.doc[cues[0]].text

@@ -104,8 +104,11 @@ class RuleCoder(BaseEstimator):
     ) -> None:
         """Record one pattern match after negation: a negated barrier is dropped; a negated or
         wished-for prerequisite becomes evidence of its paired barrier."""
+        barrier = self.codebook.codes[code_id].polarity == "barrier"
         context, cue = (
-            context_of(words, span.start, span.end) if self.negation else (Context.PLAIN, None)
+            context_of(words, span.start, span.end, barrier=barrier)
+            if self.negation
+            else (Context.PLAIN, None)
         )
         target, why, weight = code_id, f"pattern {json.dumps(self.patterns_[key])}", 1.0
         if context is not Context.PLAIN:
