@@ -89,6 +89,7 @@ class Codebook:
     path: Path | None = None
     training: TrainingSpec | None = None
     warnings: list[str] = field(default_factory=list)
+    raw: Any = None  # the parsed YAML, kept so the store can save it as JSON
 
     def children(self, code_id: str | None) -> list[Code]:
         return [c for c in self.codes.values() if c.parent == code_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from qualcode.codebook.load import parse_codebook
@@ -21,14 +22,15 @@ def store_codebook(store: Store, codebook: Codebook) -> int:
         return int(row["id"])
     with store.atomic():
         cur = store.execute(
-            "INSERT INTO codebooks (hash, name, version, source, content, loaded_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO codebooks (hash, name, version, source, content, parsed, loaded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 codebook.hash,
                 codebook.name,
                 codebook.version,
                 str(codebook.path) if codebook.path else None,
                 codebook.text,
+                json.dumps(codebook.raw, default=str) if codebook.raw is not None else None,
                 now(),
             ),
         )
@@ -55,11 +57,12 @@ def code_ids(store: Store, codebook_id: int) -> dict[str, int]:
 def load_stored_codebook(store: Store, codebook_id: int | None = None) -> Codebook | None:
     """A codebook from the store (the most recently added one by default)."""
     row = store.execute(
-        "SELECT content, source FROM codebooks WHERE (? IS NULL OR id = ?)"
+        "SELECT content, parsed, source FROM codebooks WHERE (? IS NULL OR id = ?)"
         " ORDER BY id DESC LIMIT 1",
         (codebook_id, codebook_id),
     ).fetchone()
     if row is None:
         return None
     source = Path(row["source"]) if row["source"] else None
-    return parse_codebook(row["content"], source)
+    raw = json.loads(row["parsed"]) if row["parsed"] else None
+    return parse_codebook(row["content"], source, raw=raw)

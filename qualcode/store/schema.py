@@ -158,5 +158,8 @@ CREATE TABLE evaluations (
 );
 """
 
-MIGRATIONS: list[str] = [INITIAL, REMOVED_DOCUMENTS, CODED_SEGMENTS]
+# 4: a JSON copy of each codebook's parsed YAML, so commands need not parse the YAML again.
+CODEBOOK_JSON = "ALTER TABLE codebooks ADD COLUMN parsed TEXT;"
+
+MIGRATIONS: list[str] = [INITIAL, REMOVED_DOCUMENTS, CODED_SEGMENTS, CODEBOOK_JSON]
 SCHEMA_VERSION = len(MIGRATIONS)
