@@ -12,6 +12,7 @@ from qualcode.coding.project import (
     ImportReport,
     code_project,
     import_codings,
+    imported_unchanged,
     resolve_codebook,
 )
 from qualcode.errors import InputError
@@ -55,8 +56,11 @@ def run(
         report = ingest(store, [corpus], replace=replace, progress=progress, command="run")
         result = RunResult(project=project, ingest=report)
         codebook = resolve_codebook(store)
+        documents_changed = bool(report.added or report.replaced or report.withdrawn)
         for coder, path in sorted(report.codings.items()):
-            result.imports.append(import_codings(store, path, coder, codebook))
+            # Re-importing an unchanged file would only replace codings with themselves.
+            if documents_changed or not imported_unchanged(store, path, coder, codebook):
+                result.imports.append(import_codings(store, path, coder, codebook))
         if _needs_coding(store, report, codebook.hash):
             result.coding = code_project(
                 store, kind="hybrid", codebook=codebook, progress=coding_progress

@@ -109,7 +109,7 @@ def parse_codebook(text: str, path: Path | None = None, *, raw: Any = None) -> C
             message = "unknown field"
         elif error["type"] == "missing":
             message = "missing"
-        raise CodebookError(origin, message, line=lines.line(loc), field=_field(loc)) from exc
+        raise _error(origin, lines, loc, message) from exc
     codes = _check_codes(spec.codes, origin, lines)
     codebook = Codebook(
         raw=raw,
@@ -128,24 +128,26 @@ def parse_codebook(text: str, path: Path | None = None, *, raw: Any = None) -> C
     return codebook
 
 
+def _error(origin: Any, lines: _Lines, key: tuple[Any, ...], reason: str) -> CodebookError:
+    """An error at the YAML node ``key`` (e.g. ("codes", 3, "pair")), with its line and field."""
+    return CodebookError(origin, reason, line=lines.line(key), field=_field(key))
+
+
 def _check_codes(specs: list[CodeSpec], origin: Any, lines: _Lines) -> dict[str, Code]:
     seen: dict[str, int] = {}
     for index, spec in enumerate(specs):
         where = ("codes", index, "id")
         if not ID_RE.match(spec.id):
-            raise CodebookError(
+            raise _error(
                 origin,
+                lines,
+                where,
                 f"id {spec.id!r} must be lower-case words joined by dots "
                 "(e.g. financial.pooled_budget)",
-                line=lines.line(where),
-                field=_field(where),
             )
         if spec.id in seen:
-            raise CodebookError(
-                origin,
-                f"duplicate id {spec.id!r} (first at codes[{seen[spec.id]}])",
-                line=lines.line(where),
-                field=_field(where),
+            raise _error(
+                origin, lines, where, f"duplicate id {spec.id!r} (first at codes[{seen[spec.id]}])"
             )
         seen[spec.id] = index
     codes: dict[str, Code] = {}
@@ -154,41 +156,29 @@ def _check_codes(specs: list[CodeSpec], origin: Any, lines: _Lines) -> dict[str,
         family = spec.id.split(".")[0]
         if parent is not None and parent not in seen:
             key = ("codes", index, "parent" if spec.parent else "id")
-            raise CodebookError(
-                origin, f"unknown parent {parent!r}", line=lines.line(key), field=_field(key)
-            )
+            raise _error(origin, lines, key, f"unknown parent {parent!r}")
         if parent is not None and not spec.id.startswith(parent + "."):
-            key = ("codes", index, "parent")
-            raise CodebookError(
+            raise _error(
                 origin,
+                lines,
+                ("codes", index, "parent"),
                 f"id {spec.id!r} must start with its parent's id {parent!r}",
-                line=lines.line(key),
-                field=_field(key),
             )
         if spec.family is not None and spec.family != family:
-            key = ("codes", index, "family")
-            raise CodebookError(
+            raise _error(
                 origin,
+                lines,
+                ("codes", index, "family"),
                 f"family {spec.family!r} does not match the id {spec.id!r} (family {family!r})",
-                line=lines.line(key),
-                field=_field(key),
             )
         if spec.pair is not None and spec.pair not in seen:
-            key = ("codes", index, "pair")
-            raise CodebookError(
-                origin, f"unknown code {spec.pair!r}", line=lines.line(key), field=_field(key)
-            )
+            raise _error(origin, lines, ("codes", index, "pair"), f"unknown code {spec.pair!r}")
         for attr in ("patterns", "exclude_patterns"):
             for number, pattern in enumerate(getattr(spec, attr)):
                 problem = pattern_problem(pattern)
                 if problem:
                     key = ("codes", index, attr, number)
-                    raise CodebookError(
-                        origin,
-                        f"invalid spaCy pattern ({problem})",
-                        line=lines.line(key),
-                        field=_field(key),
-                    )
+                    raise _error(origin, lines, key, f"invalid spaCy pattern ({problem})")
         codes[spec.id] = Code(
             id=spec.id,
             label=spec.label,

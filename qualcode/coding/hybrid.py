@@ -108,9 +108,8 @@ class HybridCoder(BaseEstimator):
         results: list[list[Assignment]] = []
         for start in range(0, len(texts), 512):
             batch = texts[start : start + 512]
-            probs = self.model_.predict_proba(batch)
+            probs, x_word = self.model_.scores_and_words(batch)
             rules = self.rules_.predict(batch)
-            x_word = self.model_.word_.transform(batch) if batch else None
             for i, (p, r) in enumerate(zip(probs, rules, strict=True)):
                 scores = self._combine(p, r)
                 by_code = {a.code: a for a in r}

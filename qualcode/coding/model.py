@@ -190,12 +190,18 @@ class ModelCoder(BaseEstimator):
         whole, one code's words are diluted by the rest. Codebook examples are sentence-sized,
         so a sentence scored alone looks like what the model learnt from.
         """
+        return self.scores_and_words(texts)[0]
+
+    def scores_and_words(self, texts: Sequence[Any]):
+        """``predict_proba`` and, for evidence, the word features of each whole text (computed
+        once, as the first window of each text)."""
         check_is_fitted(self, "models_")
         texts = segment_texts(list(texts))
         if not texts:
-            return []
-        pieces, owner = [], []
+            return [], None
+        pieces, owner, whole = [], [], []
         for i, text in enumerate(texts):
+            whole.append(len(pieces))
             for piece in _windows(text):
                 pieces.append(piece)
                 owner.append(i)
@@ -207,7 +213,7 @@ class ModelCoder(BaseEstimator):
             np.maximum.at(best, owner_arr, model.predict_proba(x)[:, 1])
             for i, value in enumerate(best.tolist()):
                 out[i][code] = value
-        return out
+        return out, x[whole, : self.n_word_features_]
 
     def threshold_for(self, code: str) -> float:
         return self.threshold if self.threshold is not None else self.thresholds_.get(code, 0.5)
@@ -219,8 +225,8 @@ class ModelCoder(BaseEstimator):
         results = []
         for start in range(0, len(texts), 512):
             batch = texts[start : start + 512]
-            x_word = self.word_.transform(batch)
-            for i, probs in enumerate(self.predict_proba(batch)):
+            scores, x_word = self.scores_and_words(batch)
+            for i, probs in enumerate(scores):
                 chosen = [
                     Assignment(code, round(p, 4), self.evidence(batch[i], x_word[i], code))
                     for code, p in probs.items()

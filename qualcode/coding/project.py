@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -337,7 +338,11 @@ def import_codings(store: Store, path: Path, coder: str, codebook: Codebook) -> 
     with store.atomic():
         who = coder_id(store, coder, "human")
         run_id = q.start_run(
-            store, "codings import", {"file": str(path)}, codebook_hash=codebook.hash, coder=coder
+            store,
+            "codings import",
+            {"file": str(path), "sha256": file_sha256(path)},
+            codebook_hash=codebook.hash,
+            coder=coder,
         )
         doc_ids = list(documents.values())
         marks = ",".join("?" * len(doc_ids))
@@ -365,6 +370,24 @@ def import_codings(store: Store, path: Path, coder: str, codebook: Codebook) -> 
         )
         q.finish_run(store, run_id)
     return ImportReport(run_id, coder, len(seen), len(codings), len(documents), replaced)
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def imported_unchanged(store: Store, path: Path, coder: str, codebook: Codebook) -> bool:
+    """Whether the coder's latest import was this very file, with this codebook."""
+    row = store.execute(
+        "SELECT parameters, codebook_hash FROM runs WHERE command = 'codings import'"
+        " AND coder = ? AND status = 'finished' ORDER BY id DESC LIMIT 1",
+        (coder,),
+    ).fetchone()
+    return bool(
+        row
+        and row["codebook_hash"] == codebook.hash
+        and json.loads(row["parameters"]).get("sha256") == file_sha256(path)
+    )
 
 
 def _segments_for(row: dict[str, str], segments: list[Any], path: Path, line: int):
