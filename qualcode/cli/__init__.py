@@ -31,16 +31,18 @@ def cli(project: str) -> None:
 
 
 from qualcode.cli import (  # noqa: E402
+    agree,
     code,
     codebook,
     codings,
     documents,
     ingest,
     init,
+    review,
     run,
     status,
     train,
 )
 
-for module in (init, ingest, status, documents, codebook, code, train, codings, run):
+for module in (init, ingest, status, documents, codebook, code, train, codings, review, agree, run):
     cli.add_command(module.command)

@@ -84,3 +84,21 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = [fmt(cells[0]), "  ".join("-" * w for w in widths)]
     lines += [fmt(r) for r in cells[1:]]
     return "\n".join(lines)
+
+
+def highlight(text: str, spans: list[tuple[int, int]], color: bool) -> str:
+    """Mark evidence spans: bold and underlined on a terminal, [[...]] elsewhere."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, pos = [], 0
+    for start, end in merged:
+        out.append(text[pos:start])
+        piece = text[start:end]
+        out.append(click.style(piece, bold=True, underline=True) if color else f"[[{piece}]]")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, highlight, project
 from qualcode.coding.project import (
     EXPORT_COLUMNS,
     export_rows,
@@ -102,24 +102,6 @@ def export(ctx, fmt, coder, all_runs, output) -> None:
         click.echo(out.getvalue(), nl=False)
 
 
-def _highlight(text: str, spans: list[tuple[int, int]], color: bool) -> str:
-    """Mark evidence spans: bold and underlined on a terminal, [[...]] elsewhere."""
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out, pos = [], 0
-    for start, end in merged:
-        out.append(text[pos:start])
-        piece = text[start:end]
-        out.append(click.style(piece, bold=True, underline=True) if color else f"[[{piece}]]")
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
-
-
 @command.command("show")
 @click.argument("segment_id", type=int)
 @click.option("--width", default=100, show_default=True)
@@ -147,7 +129,7 @@ def show(ctx, segment_id, width) -> None:
         click.echo("An interviewer turn: never coded.")
     color = sys.stdout.isatty()
     spans = [(e["start"], e["end"]) for c in view.codings for e in c["evidence"]]
-    body = _highlight(seg["text"], spans, color)
+    body = highlight(seg["text"], spans, color)
     click.echo(textwrap.indent(body if color else textwrap.fill(body, width - 4), "    "))
     if not view.codings:
         click.echo("\nNo codings yet (run `qualcode code`).")

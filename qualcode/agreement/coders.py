@@ -1,0 +1,135 @@
+"""Which codings a coder name stands for: a human coder, a machine coder's run, or ``machine``.
+
+A human coder's codings are all of theirs (an import replaces their earlier codings of the
+same documents). A machine coder (``hybrid``, ``rules``, ``model``) stands for its latest
+finished run; ``machine`` for the latest finished run of any machine coder; ``run:N`` (or
+``NAME@N``) for one run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from qualcode.errors import InputError
+from qualcode.store import Store
+
+_RUN = re.compile(r"^(?:run:|#)(\d+)$|^(.+)@(\d+)$")
+
+
+@dataclass(slots=True)
+class CoderCodings:
+    """One coder's view of the project: the segments examined and the codes given to each."""
+
+    spec: str  # as the user wrote it
+    name: str  # the coder's name in the store
+    kind: str  # human or machine
+    run_id: int | None  # None: every run of a human coder
+    examined: set[int] = field(default_factory=set)
+    codes: dict[int, set[str]] = field(default_factory=dict)  # segment id -> codes
+    spans: dict[tuple[int, str], list[tuple[int, int]]] = field(default_factory=dict)
+    training: str | None = None  # what a machine run was trained on
+
+    @property
+    def label(self) -> str:
+        if self.run_id is None or self.spec == self.name:
+            return self.name if self.run_id is None else f"{self.name} (run {self.run_id})"
+        return f"{self.spec} = {self.name} (run {self.run_id})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.spec,
+            "coder": self.name,
+            "kind": self.kind,
+            "run": self.run_id,
+            "trained_on": self.training,
+        }
+
+
+def parse_coders(text: str) -> list[str]:
+    specs = [s.strip() for s in text.split(",") if s.strip()]
+    if len(specs) < 2:
+        raise InputError(
+            None, f"name two or more coders, comma-separated (got {text!r})", field="--coders"
+        )
+    if len(set(specs)) != len(specs):
+        raise InputError(None, f"a coder is named twice in {text!r}", field="--coders")
+    return specs
+
+
+def resolve(store: Store, spec: str) -> CoderCodings:
+    """Look a coder spec up in the store; an unknown one is an error listing those known."""
+    match = _RUN.match(spec)
+    if match:
+        run_id = int(match.group(1) or match.group(3))
+        row = store.execute(
+            "SELECT r.id, r.parameters, k.name, k.kind FROM runs r"
+            " JOIN coders k ON k.name = r.coder WHERE r.id = ? AND r.command = 'code'",
+            (run_id,),
+        ).fetchone()
+        if row is None or (match.group(2) and row["name"] != match.group(2)):
+            raise InputError(None, f"no coding run {spec!r} in the project", field="--coders")
+        return _load(store, spec, row["name"], row["kind"], run_id, row["parameters"])
+    if spec == "machine":
+        row = store.execute(
+            "SELECT r.id, r.parameters, k.name FROM runs r JOIN coders k ON k.name = r.coder"
+            " WHERE k.kind = 'machine' AND r.command = 'code' AND r.status = 'finished'"
+            " ORDER BY r.id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            raise InputError(
+                None, "no machine coding in the project yet; run 'qualcode code'", field="--coders"
+            )
+        return _load(store, spec, row["name"], "machine", row["id"], row["parameters"])
+    row = store.execute("SELECT id, name, kind FROM coders WHERE name = ?", (spec,)).fetchone()
+    if row is None:
+        known = [r[0] for r in store.execute("SELECT name FROM coders ORDER BY name")]
+        raise InputError(
+            None,
+            f"no coder {spec!r} in the project (coders: {', '.join(known) or 'none'}; also "
+            "'machine' for the latest machine run, or run:N)",
+            field="--coders",
+        )
+    if row["kind"] == "human":
+        return _load(store, spec, spec, "human", None, None)
+    latest = store.execute(
+        "SELECT id, parameters FROM runs WHERE coder = ? AND command = 'code'"
+        " AND status = 'finished' ORDER BY id DESC LIMIT 1",
+        (spec,),
+    ).fetchone()
+    if latest is None:
+        raise InputError(None, f"coder {spec!r} has no finished run", field="--coders")
+    return _load(store, spec, spec, "machine", latest["id"], latest["parameters"])
+
+
+def _load(
+    store: Store, spec: str, name: str, kind: str, run_id: int | None, parameters: str | None
+) -> CoderCodings:
+    coder_id = store.execute("SELECT id FROM coders WHERE name = ?", (name,)).fetchone()["id"]
+    run_filter, args = (
+        ("", (coder_id,)) if run_id is None else (" AND run_id = ?", (coder_id, run_id))
+    )
+    out = CoderCodings(spec=spec, name=name, kind=kind, run_id=run_id)
+    if parameters:
+        out.training = json.loads(parameters).get("training")
+    out.examined = {
+        r[0]
+        for r in store.execute(
+            "SELECT segment_id FROM coded_segments WHERE coder_id = ?" + run_filter, args
+        )
+    }
+    for r in store.execute(
+        'SELECT c.segment_id, k.code, c.start, c."end" FROM codings c'
+        " JOIN codes k ON k.id = c.code_id WHERE c.coder_id = ?"
+        + run_filter.replace("run_id", "c.run_id"),
+        args,
+    ):
+        out.codes.setdefault(r["segment_id"], set()).add(r["code"])
+        if r["start"] is not None:
+            out.spans.setdefault((r["segment_id"], r["code"]), []).append((r["start"], r["end"]))
+        # A coding without its own span covers its whole segment; segments with codings count
+        # as examined even where an older store has no coded_segments row for them.
+        out.examined.add(r["segment_id"])
+    return out

@@ -1,0 +1,203 @@
+"""Coding in the terminal: a human reviews segments one by one, with the machine's suggestions.
+
+Every decision is written in its own transaction the moment it is made, so a crash loses at
+most the segment on screen, and a new session starts at the first segment the coder has not
+yet examined. A decision is the set of codes the coder gives a segment (possibly none: "looked,
+nothing applies"), recorded exactly like imported codings so agreement and training use it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from qualcode.codebook import Codebook, store_codebook
+from qualcode.codebook.store import code_ids
+from qualcode.coding.project import coder_id
+from qualcode.errors import InputError, QualcodeError, UnknownCodeError
+from qualcode.store import Store
+from qualcode.store import queries as q
+
+
+@dataclass(slots=True)
+class Suggestion:
+    code: str
+    label: str
+    confidence: float
+    evidence: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class Item:
+    """One segment to review: where it is, what was asked before it, and the suggestions."""
+
+    segment: dict[str, Any]
+    question: str | None
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+
+class ReviewSession:
+    """The queue of segments ``coder`` has not examined, and the writes of their decisions."""
+
+    def __init__(
+        self,
+        store: Store,
+        coder: str,
+        codebook: Codebook,
+        *,
+        site: str | None = None,
+        document: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.store = store
+        self.coder = coder
+        self.codebook = codebook
+        self.codes = {c.id: c for c in codebook.codable}
+        if code is not None and code not in self.codes:
+            raise UnknownCodeError(None, f"unknown code {code!r}", field="--code")
+        row = store.execute("SELECT kind FROM coders WHERE name = ?", (coder,)).fetchone()
+        if row is not None and row["kind"] != "human":
+            raise InputError(
+                None, f"{coder!r} is a machine coder; review as a person", field="--coder"
+            )
+        self.machine_run = self._latest_machine_run()
+        self.queue = self._queue(site, document, code)
+        self.run_id: int | None = None
+        self.done: list[int] = []  # segments decided in this session, in order (for undo)
+
+    # -- what to show ------------------------------------------------------------------------
+
+    def _latest_machine_run(self) -> int | None:
+        row = self.store.execute(
+            "SELECT r.id FROM runs r JOIN coders k ON k.name = r.coder WHERE k.kind = 'machine'"
+            " AND r.command = 'code' AND r.status = 'finished' ORDER BY r.id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else int(row["id"])
+
+    def _queue(self, site: str | None, document: str | None, code: str | None) -> list[int]:
+        sql = (
+            "SELECT s.id FROM segments s JOIN documents d ON d.id = s.document_id"
+            " WHERE s.is_interviewer = 0 AND s.id NOT IN (SELECT u.segment_id FROM coded_segments u"
+            " JOIN coders k ON k.id = u.coder_id WHERE k.name = ?)"
+        )
+        args: list[Any] = [self.coder]
+        if site:
+            sql += " AND d.site = ?"
+            args.append(site)
+        if document:
+            sql += " AND (d.path = ? OR d.path LIKE ?)"
+            args += [document, f"%/{document}"]
+        if code:
+            if self.machine_run is None:
+                raise QualcodeError(
+                    "--code picks segments the machine suggested it for; run 'qualcode code' first"
+                )
+            sql += (
+                " AND s.id IN (SELECT c.segment_id FROM codings c JOIN codes x ON x.id = c.code_id"
+                " WHERE c.run_id = ? AND x.code = ?)"
+            )
+            args += [self.machine_run, code]
+        sql += " ORDER BY d.path, s.start"
+        return [r[0] for r in self.store.execute(sql, tuple(args))]
+
+    def remaining(self) -> int:
+        return len(self.queue)
+
+    def item(self, segment_id: int) -> Item:
+        seg = self.store.execute(
+            "SELECT s.id, s.document_id, s.turn_index, s.text, s.speaker, d.path AS document,"
+            " d.site, p.role, p.stakeholder_group, p.tier FROM segments s"
+            " JOIN documents d ON d.id = s.document_id"
+            " LEFT JOIN participants p ON p.id = coalesce(s.participant_id, d.participant_id)"
+            " WHERE s.id = ?",
+            (segment_id,),
+        ).fetchone()
+        question = self.store.execute(
+            "SELECT text FROM segments WHERE document_id = ? AND is_interviewer = 1"
+            " AND turn_index < ? ORDER BY turn_index DESC, part DESC LIMIT 1",
+            (seg["document_id"], seg["turn_index"]),
+        ).fetchone()
+        item = Item(dict(seg), question[0] if question else None)
+        if self.machine_run is not None:
+            for r in self.store.execute(
+                "SELECT x.code, x.label, c.confidence, c.evidence FROM codings c"
+                " JOIN codes x ON x.id = c.code_id WHERE c.segment_id = ? AND c.run_id = ?"
+                " ORDER BY c.confidence DESC",
+                (segment_id, self.machine_run),
+            ):
+                item.suggestions.append(
+                    Suggestion(r["code"], r["label"], r["confidence"], json.loads(r["evidence"]))
+                )
+        return item
+
+    def find_code(self, text: str) -> list[str]:
+        """Codes matching what the coder typed: an id, an id's last part, or words of a label."""
+        text = text.strip()
+        if text in self.codes:
+            return [text]
+        tail = [c for c in self.codes if c.split(".")[-1] == text]
+        if tail:
+            return tail
+        words = text.casefold().split()
+        return [
+            c.id
+            for c in self.codes.values()
+            if words and all(w in f"{c.id} {c.label}".casefold() for w in words)
+        ]
+
+    def completions(self) -> list[str]:
+        return sorted(self.codes) + sorted({c.label for c in self.codes.values()})
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def decide(self, segment_id: int, codes: set[str]) -> None:
+        """Record the coder's codes for a segment (none: examined, nothing applies); commits."""
+        unknown = sorted(codes - set(self.codes))
+        if unknown:
+            raise UnknownCodeError(None, f"unknown code {unknown[0]!r}", field="code")
+        with self.store.atomic():
+            who = coder_id(self.store, self.coder, "human")
+            ids = code_ids(self.store, store_codebook(self.store, self.codebook))
+            if self.run_id is None:
+                self.run_id = q.start_run(
+                    self.store,
+                    "review",
+                    {"machine_run": self.machine_run},
+                    codebook_hash=self.codebook.hash,
+                    coder=self.coder,
+                )
+            self._forget(segment_id, who)
+            self.store.execute(
+                "INSERT INTO coded_segments (segment_id, coder_id, run_id) VALUES (?, ?, ?)",
+                (segment_id, who, self.run_id),
+            )
+            now = q.now()
+            self.store.conn.executemany(
+                "INSERT INTO codings (segment_id, code_id, coder_id, run_id, confidence,"
+                " created_at) VALUES (?, ?, ?, ?, 1.0, ?)",
+                [(segment_id, ids[c], who, self.run_id, now) for c in sorted(codes)],
+            )
+            q.finish_run(self.store, self.run_id)
+        if segment_id in self.queue:
+            self.queue.remove(segment_id)
+        self.done.append(segment_id)
+
+    def undo(self) -> int | None:
+        """Take back the last decision of this session; returns its segment (shown again)."""
+        if not self.done:
+            return None
+        segment_id = self.done.pop()
+        with self.store.atomic():
+            who = coder_id(self.store, self.coder, "human")
+            self._forget(segment_id, who)
+        self.queue.insert(0, segment_id)
+        return segment_id
+
+    def _forget(self, segment_id: int, who: int) -> None:
+        self.store.execute(
+            "DELETE FROM codings WHERE segment_id = ? AND coder_id = ?", (segment_id, who)
+        )
+        self.store.execute(
+            "DELETE FROM coded_segments WHERE segment_id = ? AND coder_id = ?", (segment_id, who)
+        )

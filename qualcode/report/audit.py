@@ -1,0 +1,58 @@
+"""The agreement audit page: codes banded by strength, weakest first, with disagreements."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from qualcode import __version__
+from qualcode.report.env import environment
+
+# Landis and Koch (1977), "The measurement of observer agreement for categorical data",
+# Biometrics 33(1): 159-174. Their bands are a convention, not a test; we show them as such.
+BANDS = (
+    (0.81, "almost perfect"),
+    (0.61, "substantial"),
+    (0.41, "moderate"),
+    (0.21, "fair"),
+    (0.0, "slight"),
+)
+
+
+def landis_koch(value: float | None) -> str:
+    """The Landis and Koch band of a kappa: poor, slight, fair, moderate, substantial, ..."""
+    if value is None:
+        return "undefined"
+    for floor, name in BANDS:
+        if value >= floor:
+            return name
+    return "poor"
+
+
+def render_audit(result: dict, *, threshold: float = 0.6, generated: str | None = None) -> str:
+    """The audit as one self-contained HTML page (no scripts, no external files)."""
+    coders = [c["name"] for c in result["coders"]]
+    kappa = "cohen_kappa" if len(coders) == 2 else "fleiss_kappa"
+
+    def order(row: dict) -> tuple:
+        value = row[kappa]
+        return (value is None, value if value is not None else 0.0, row["code"])
+
+    codes = sorted(result["codes"], key=order)
+    under = [r for r in codes if r[kappa] is not None and r[kappa] < threshold]
+    return (
+        environment()
+        .get_template("audit.html")
+        .render(
+            result=result,
+            coders=coders,
+            kappa=kappa,
+            kappa_label="Cohen's kappa" if kappa == "cohen_kappa" else "Fleiss' kappa",
+            codes=codes,
+            under=under,
+            threshold=threshold,
+            band=landis_koch,
+            bands=BANDS,
+            version=__version__,
+            generated=generated or datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+    )
