@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qualcode.agreement import Options, audit
 from qualcode.coding.project import (
     CodeReport,
     ImportReport,
@@ -15,7 +16,7 @@ from qualcode.coding.project import (
     imported_unchanged,
     resolve_codebook,
 )
-from qualcode.errors import InputError
+from qualcode.errors import EmptyCorpusError, InputError
 from qualcode.ingest import IngestReport, ingest
 from qualcode.store import Store, open_or_create
 
@@ -28,6 +29,17 @@ class RunResult:
     ingest: IngestReport
     imports: list[ImportReport] = field(default_factory=list)
     coding: CodeReport | None = None
+    agreements: list[Agreement] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Agreement:
+    """One audit the run wrote: who was compared, the figures, and where the page is."""
+
+    title: str
+    result: dict
+    html: Path
+    in_sample: bool = False
 
 
 def run(
@@ -65,6 +77,7 @@ def run(
             result.coding = code_project(
                 store, kind="hybrid", codebook=codebook, progress=coding_progress
             )
+        result.agreements = agreements(store, codebook, report.codings, out / "agreement")
     except BaseException:
         store.close()
         if created:  # leave things as they were: no half-made project behind a failed run
@@ -87,3 +100,50 @@ def _needs_coding(store: Store, report: IngestReport, codebook_hash: str) -> boo
         or last["codebook_hash"] != codebook_hash
         or bool(json.loads(last["parameters"]).get("site"))
     )
+
+
+def agreements(store: Store, codebook, codings: dict[str, Path], folder: Path) -> list[Agreement]:
+    """Human-human and human-machine audits of the manifest's coders, as JSON and HTML pages.
+
+    The reference is the adjudicated coder (``gold``, ``consensus`` or ``adjudicated``) if the
+    manifest names one, else the first coder; the others are compared with each other, and
+    the reference with the latest machine run.
+    """
+    from qualcode.report import render_audit
+
+    humans = sorted(codings)
+    if not humans:
+        return []
+    reference = next((h for h in humans if h in REFERENCE_NAMES), humans[0])
+    others = [h for h in humans if h != reference] if len(humans) > 2 else humans
+    pairs: list[tuple[str, str, list[str]]] = []
+    if len(others) >= 2:
+        pairs.append(("human", "Human coders", others))
+    machine = store.execute(
+        "SELECT r.id, r.parameters FROM runs r JOIN coders k ON k.name = r.coder"
+        " WHERE k.kind = 'machine' AND r.command = 'code' AND r.status = 'finished'"
+        " ORDER BY r.id DESC LIMIT 1"
+    ).fetchone()
+    if machine is not None:
+        pairs.append(("machine", "Human reference and machine", [reference, "machine"]))
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, title, coders in pairs:
+        try:
+            result = audit(store, coders, codebook, Options(excerpts=5))
+        except EmptyCorpusError:  # the coders share no segments: nothing to compare
+            continue
+        page = folder / f"{name}.html"
+        page.write_text(render_audit(result), encoding="utf-8")
+        (folder / f"{name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        trained = json.loads(machine["parameters"]).get("training") if machine else None
+        in_sample = name == "machine" and bool(trained) and codings[reference].name in trained
+        names = [
+            c["name"] + (f" ({c['coder']} run {c['run']})" if c["kind"] == "machine" else "")
+            for c in result["coders"]
+        ]
+        out.append(Agreement(f"{title}: {', '.join(names)}", result, page, in_sample))
+    return out
+
+
+REFERENCE_NAMES = ("gold", "consensus", "adjudicated")

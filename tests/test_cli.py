@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import click
@@ -80,6 +81,14 @@ def test_run_on_the_demo_corpus(tmp_path):
         if line.split() and line.split()[0] in {"Brannock", "Eddon", "Hollinsford", "Saltmere"}
     }
     assert set(rows) == {"Brannock", "Eddon", "Hollinsford", "Saltmere"}
+    # human-human and human-machine agreement, each with an audit page
+    assert "Agreement, Human coders: coder-a, coder-b (413 segments)" in result.output
+    assert "Agreement, Human reference and machine: gold, machine (hybrid run" in result.output
+    assert "in-sample" in result.output
+    for name in ("human", "machine"):
+        report = json.loads((out / "agreement" / f"{name}.json").read_text())
+        assert report["n_segments"] == 413
+        assert "Agreement audit" in (out / "agreement" / f"{name}.html").read_text()
     # a second run finds everything unchanged and writes nothing new
     again = CliRunner().invoke(cli, ["run", str(CORPUS), "--out", str(out)])
     assert again.exit_code == 0

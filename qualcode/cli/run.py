@@ -7,7 +7,7 @@ import click
 from qualcode.cli._util import error_boundary, progress_bar
 from qualcode.cli.ingest import print_report
 from qualcode.cli.status import site_table
-from qualcode.pipeline import run
+from qualcode.pipeline import Agreement, run
 
 
 @click.command("run")
@@ -65,7 +65,36 @@ def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
             )
         else:
             click.echo("Codings are up to date (no new documents, same codebook).")
+        for agreement in result.agreements:
+            click.echo("\n" + agreement_summary(agreement))
         click.echo(f"\nProject {result.project}")
         click.echo(site_table(store))
     finally:
         store.close()
+
+
+def agreement_summary(agreement: Agreement) -> str:
+    """A few lines: pooled and per-family kappa with intervals, and where the audit page is."""
+    r = agreement.result
+    kappa = "cohen_kappa" if len(r["coders"]) == 2 else "fleiss_kappa"
+    pooled = r["overall"]["pooled"]
+
+    def fmt(row: dict) -> str:
+        value, ci = row[kappa], row.get("kappa_ci")
+        if value is None:
+            return "-"
+        return f"{value:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+    lines = [
+        f"Agreement, {agreement.title} ({r['n_segments']} segments): "
+        f"{'Cohen' if kappa == 'cohen_kappa' else 'Fleiss'} kappa pooled over codes "
+        f"{fmt(pooled)}, mean over codes {r['overall']['mean'][kappa]:.2f}",
+        "  by family: " + ", ".join(f"{f['family']} {fmt(f)}" for f in r["families"]),
+    ]
+    if agreement.in_sample:
+        lines.append(
+            "  (in-sample: the machine was trained on these very codings; "
+            "`qualcode train --from CODER` gives cross-validated figures)"
+        )
+    lines.append(f"  audit: {agreement.html}")
+    return "\n".join(lines)
