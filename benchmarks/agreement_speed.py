@@ -22,14 +22,14 @@ from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from make_corpus import make_corpus  # noqa: E402
+from make_corpus import make_corpus
 
-from qualcode.cli import cli  # noqa: E402
-from qualcode.codebook import default_codebook_path, load_codebook, store_codebook  # noqa: E402
-from qualcode.codebook.store import code_ids  # noqa: E402
-from qualcode.ingest import ingest  # noqa: E402
-from qualcode.store import create_project  # noqa: E402
-from qualcode.store import queries as q  # noqa: E402
+from qualcode.cli import cli
+from qualcode.codebook import default_codebook_path, load_codebook, store_codebook
+from qualcode.codebook.store import code_ids
+from qualcode.ingest import ingest
+from qualcode.store import create_project
+from qualcode.store import queries as q
 
 
 def build(project: Path, segments: int, n_codes: int, n_coders: int, seed: int) -> int:

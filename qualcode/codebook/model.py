@@ -51,7 +51,7 @@ class CodebookSpec(BaseModel):
     authors: list[str] = Field(default_factory=list)
     description: str | None = None
     references: list[str] = Field(default_factory=list)
-    training: TrainingSpec | None = None
+    training: TrainingSpec | list[TrainingSpec] | None = None
     codes: list[CodeSpec] = Field(min_length=1)
 
 
@@ -87,7 +87,7 @@ class Codebook:
     hash: str
     text: str
     path: Path | None = None
-    training: TrainingSpec | None = None
+    training: TrainingSpec | list[TrainingSpec] | None = None
     warnings: list[str] = field(default_factory=list)
     raw: Any = None  # the parsed YAML, kept so the store can save it as JSON
 
@@ -114,9 +114,10 @@ class Codebook:
                 return other.id
         return None
 
-    def training_paths(self) -> tuple[Path, Path] | None:
-        """The training codings and corpus, resolved against the codebook's folder."""
+    def training_paths(self) -> list[tuple[Path, Path]]:
+        """Each training source's codings and corpus, resolved against the codebook's folder."""
         if self.training is None or self.path is None:
-            return None
+            return []
         base = self.path.parent
-        return (base / self.training.codings).resolve(), (base / self.training.corpus).resolve()
+        sources = self.training if isinstance(self.training, list) else [self.training]
+        return [((base / t.codings).resolve(), (base / t.corpus).resolve()) for t in sources]

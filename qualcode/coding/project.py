@@ -83,10 +83,17 @@ class Evaluation:
 
 
 def cross_validate(
-    kind: str, codebook: Codebook, units: Units, *, folds: int = 5, **params: Any
+    kind: str,
+    codebook: Codebook,
+    units: Units,
+    *,
+    folds: int = 5,
+    extra: Units | None = None,
+    **params: Any,
 ) -> tuple[list[set[str]], dict[str, int]]:
     """Out-of-fold predictions, grouped by document: no document is scored by a coder that was
-    trained on it. Returns the predicted code sets and the codes skipped for too few examples."""
+    trained on it. ``extra`` units (other documents) join every training fold and are never
+    scored. Returns the predicted code sets and the codes skipped for too few examples."""
     from sklearn.model_selection import GroupKFold
 
     folds = min(folds, len(set(units.groups)))
@@ -102,10 +109,11 @@ def cross_validate(
         if kind == "rules":
             coder.fit()
         else:
+            more = extra or Units()
             coder.fit(
-                [units.texts[i] for i in train],
-                [units.labels[i] for i in train],
-                groups=[units.groups[i] for i in train],
+                [units.texts[i] for i in train] + more.texts,
+                [units.labels[i] for i in train] + more.labels,
+                groups=[units.groups[i] for i in train] + more.groups,
             )
             skipped.update(coder.skipped_)
         for i, assignments in zip(test, coder.predict([units.texts[i] for i in test]), strict=True):

@@ -31,6 +31,13 @@ class Units:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def extend(self, other: Units) -> None:
+        self.texts += other.texts
+        self.labels += other.labels
+        self.groups += other.groups
+        self.keys += other.keys
+        self.source = " + ".join(s for s in (self.source, other.source) if s)
+
     def add(self, document: str, start: int, end: int, text: str, codes: set[str]) -> None:
         self.texts.append(text)
         self.labels.append(codes)
@@ -137,12 +144,14 @@ def _best_segment(doc, start: int, end: int):
 def default_units(codebook: Codebook) -> Units:
     """The training units the codebook names (for the shipped one: the demo corpus gold)."""
     paths = codebook.training_paths()
-    if paths is None:
+    if not paths:
         raise InputError(
             codebook.path,
             "this codebook names no training codings and the project has none; import human "
             "codings and run 'qualcode train --from CODER', or use --coder rules",
             field="training",
         )
-    codings, corpus = paths
-    return units_from_files(codings, corpus, codebook)
+    units = Units()
+    for codings, corpus in paths:
+        units.extend(units_from_files(codings, corpus, codebook))
+    return units
