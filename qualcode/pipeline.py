@@ -30,6 +30,8 @@ class RunResult:
     imports: list[ImportReport] = field(default_factory=list)
     coding: CodeReport | None = None
     agreements: list[Agreement] = field(default_factory=list)
+    themes_run: int | None = None  # the themes run made (or reused) for this corpus
+    themes_new: bool = False
 
 
 @dataclass(slots=True)
@@ -49,6 +51,7 @@ def run(
     replace: bool = False,
     progress: Callable[..., None] | None = None,
     coding_progress: Callable[[int, int], None] | None = None,
+    themes_progress: Callable[..., None] | None = None,
 ) -> tuple[Store, RunResult]:
     """Create (or reuse) the project in ``out`` and run every stage on ``corpus``:
     ingest, import the human codings its manifest lists, and code with the hybrid coder.
@@ -78,6 +81,7 @@ def run(
                 store, kind="hybrid", codebook=codebook, progress=coding_progress
             )
         result.agreements = agreements(store, codebook, report.codings, out / "agreement")
+        result.themes_run, result.themes_new = themes(store, codebook, report, themes_progress)
     except BaseException:
         store.close()
         if created:  # leave things as they were: no half-made project behind a failed run
@@ -147,3 +151,20 @@ def agreements(store: Store, codebook, codings: dict[str, Path], folder: Path) -
 
 
 REFERENCE_NAMES = ("gold", "consensus", "adjudicated")
+
+
+def themes(store: Store, codebook, report, progress=None) -> tuple[int | None, bool]:
+    """Topics over the whole corpus (default settings), unless a themes run already covers
+    these documents. Returns the run and whether it is new."""
+    from qualcode.themes import Options, discover
+
+    latest = store.execute(
+        "SELECT max(id) FROM runs WHERE command = 'themes' AND status = 'finished'"
+    ).fetchone()[0]
+    changed = bool(report.added or report.replaced or report.withdrawn)
+    if latest is not None and not changed:
+        return latest, False
+    try:
+        return discover(store, codebook, Options(), progress=progress).run_id, True
+    except EmptyCorpusError:
+        return None, False

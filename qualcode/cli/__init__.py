@@ -41,8 +41,22 @@ from qualcode.cli import (  # noqa: E402
     review,
     run,
     status,
+    themes,
     train,
 )
 
-for module in (init, ingest, status, documents, codebook, code, train, codings, review, agree, run):
+for module in (
+    init,
+    ingest,
+    status,
+    documents,
+    codebook,
+    code,
+    train,
+    codings,
+    review,
+    agree,
+    themes,
+    run,
+):
     cli.add_command(module.command)

@@ -8,6 +8,7 @@ from qualcode.cli._util import error_boundary, progress_bar
 from qualcode.cli.ingest import print_report
 from qualcode.cli.status import site_table
 from qualcode.pipeline import Agreement, run
+from qualcode.themes import results as theme_results
 
 
 @click.command("run")
@@ -23,13 +24,15 @@ from qualcode.pipeline import Agreement, run
 @click.option("--replace", is_flag=True, help="Re-ingest changed files, dropping their codings.")
 @click.pass_context
 def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
-    """Run the whole pipeline on a corpus folder: ingest, import human codings, code.
+    """Run the whole pipeline on a corpus folder: ingest, import human codings, code, audit.
 
     Ingests the corpus as its manifest describes, imports the human codings the manifest lists
-    under `codings:`, codes every respondent segment with the hybrid coder, and prints counts
-    per site. The project store is OUT/qualcode.db; running again reuses it (unchanged files
-    are skipped, changed ones refused unless --replace, and coding is redone only when the
-    documents or the codebook changed). The global --project option does not apply here.
+    under `codings:`, codes every respondent segment with the hybrid coder, audits agreement
+    between the human coders and between the reference coder (gold) and the machine (pages in
+    OUT/agreement/), and prints counts per site. The project store is OUT/qualcode.db; running
+    again reuses it (unchanged files are skipped, changed ones refused unless --replace, and
+    coding is redone only when the documents or the codebook changed). The global --project
+    option does not apply here.
 
     \b
     Example:
@@ -42,6 +45,7 @@ def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
         error_boundary(),
         progress_bar("Ingesting") as step,
         progress_bar("Coding", unit="segment") as code_step,
+        progress_bar("Topics", unit="model") as theme_step,
     ):
         store, result = run(
             corpus,
@@ -49,6 +53,7 @@ def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
             replace=replace,
             progress=step,
             coding_progress=lambda done, total: code_step("", total, done),
+            themes_progress=theme_step,
         )
     try:
         print_report(result.ingest)
@@ -67,6 +72,8 @@ def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
             click.echo("Codings are up to date (no new documents, same codebook).")
         for agreement in result.agreements:
             click.echo("\n" + agreement_summary(agreement))
+        if result.themes_run is not None:
+            click.echo("\n" + themes_summary(store, result.themes_run, result.themes_new))
         click.echo(f"\nProject {result.project}")
         click.echo(site_table(store))
     finally:
@@ -97,4 +104,21 @@ def agreement_summary(agreement: Agreement) -> str:
             "`qualcode train --from CODER` gives cross-validated figures)"
         )
     lines.append(f"  audit: {agreement.html}")
+    return "\n".join(lines)
+
+
+def themes_summary(store, run_id: int, new: bool) -> str:
+    """The topics in a line each, emergent-theme candidates marked."""
+    lines = []
+    for model in theme_results.load(store, run_id):
+        npmi = "-" if model["npmi"] is None else f"{model['npmi']:.2f}"
+        lines.append(
+            f"Themes{'' if new else ' (unchanged corpus: run ' + str(run_id) + ')'}: "
+            f"{len(model['topics'])} topics over {model['n_segments']} segments, NPMI {npmi}; "
+            "* marks emergent-theme candidates (`qualcode themes show TOPIC`)"
+        )
+        for t in model["topics"]:
+            words = ", ".join(w for w, _ in t["keywords"][:6])
+            mark = "*" if t["emergent"] else " "
+            lines.append(f" {mark} {t['topic']:>2}  {t['size']:>3} segments  {words}")
     return "\n".join(lines)

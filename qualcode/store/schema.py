@@ -161,5 +161,43 @@ CREATE TABLE evaluations (
 # 4: a JSON copy of each codebook's parsed YAML, so commands need not parse the YAML again.
 CODEBOOK_JSON = "ALTER TABLE codebooks ADD COLUMN parsed TEXT;"
 
-MIGRATIONS: list[str] = [INITIAL, REMOVED_DOCUMENTS, CODED_SEGMENTS, CODEBOOK_JSON]
+# 5: topic models of `qualcode themes`: one row per model (the whole corpus, or one site, group
+# or tier), its topics, and the segments in each. Quotes are kept as segment offsets, never as
+# copied text, so removing a document removes its words from the themes too.
+TOPICS = """
+CREATE TABLE topic_models (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    grouping TEXT,
+    group_value TEXT,
+    n_segments INTEGER NOT NULL,
+    n_topics INTEGER NOT NULL,
+    outliers INTEGER NOT NULL DEFAULT 0,
+    npmi REAL,
+    diversity REAL,
+    method TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX topic_models_run ON topic_models(run_id);
+
+CREATE TABLE topics (
+    id INTEGER PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES topic_models(id) ON DELETE CASCADE,
+    topic INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    keywords TEXT NOT NULL DEFAULT '[]',
+    size INTEGER NOT NULL,
+    emergent INTEGER NOT NULL DEFAULT 0,
+    details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX topics_model ON topics(model_id);
+
+CREATE TABLE topic_segments (
+    topic_id INTEGER NOT NULL REFERENCES topics(id) ON DELETE CASCADE,
+    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+    PRIMARY KEY (topic_id, segment_id)
+);
+CREATE INDEX topic_segments_segment ON topic_segments(segment_id);
+"""
+
+MIGRATIONS: list[str] = [INITIAL, REMOVED_DOCUMENTS, CODED_SEGMENTS, CODEBOOK_JSON, TOPICS]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,422 @@
+"""Emergent themes: topic models over respondent segments, overall or per group, stored as a run.
+
+Each group (the whole corpus, or each site, stakeholder group or tier with ``by``) gets its
+own BERTopic model. A topic is reported with its c-TF-IDF keywords, a readable label, 3 to 5
+representative quotes (whole sentences from different speakers where possible), its size and
+its spread over sites, stakeholder groups and tiers, and how the codebook covers its segments.
+Topics the codebook does not explain (few of their segments coded, or no code that many of them
+share) are flagged as emergent-theme candidates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qualcode.codebook import Codebook
+from qualcode.errors import EmptyCorpusError, InputError
+from qualcode.store import Store
+from qualcode.store import queries as q
+from qualcode.themes.model import MIN_DOCUMENTS, embed, topic_model
+from qualcode.themes.quality import npmi_coherence, topic_diversity
+from qualcode.themes.text import STOP_WORDS, clean, proper_nouns, sentences
+
+GROUPINGS = ("site", "stakeholder_group", "tier")
+REFERENCE_CODERS = ("gold", "consensus", "adjudicated")
+# A topic is explained by the codebook when a code (or a family) is on a good share of its
+# segments and clearly more often than in the corpus as a whole; otherwise, or when few of its
+# segments carry any code, it is an emergent-theme candidate.
+EMERGENT_COVERAGE = 0.5
+CODE_SHARE, CODE_LIFT = 0.3, 2.0
+FAMILY_SHARE, FAMILY_LIFT = 0.6, 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    by: str | None = None
+    min_topic_size: int | None = None  # None: chosen from the corpus size
+    embedding: str = "tfidf"
+    seed: int = 0
+    guided: bool = False
+    site: str | None = None
+    codes_from: str | None = None  # coder whose codes describe topics; None: gold, else machine
+
+
+@dataclass(slots=True)
+class Topic:
+    topic: int
+    label: str
+    keywords: list[tuple[str, float]]
+    segment_ids: list[int]
+    quotes: list[dict[str, Any]]  # segment_id, start, end (within the segment), speaker, ...
+    distribution: dict[str, dict[str, int]]
+    codes: list[tuple[str, float]]  # commonest codes and the share of segments carrying each
+    coverage: float | None  # share of segments with any code (None: no codings to compare)
+    matched_code: str | None = None
+    emergent: bool = False
+    reason: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.segment_ids)
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "quotes": self.quotes,
+            "distribution": self.distribution,
+            "codes": self.codes,
+            "coverage": self.coverage,
+            "matched_code": self.matched_code,
+            "reason": self.reason,
+        }
+
+
+@dataclass(slots=True)
+class GroupResult:
+    grouping: str | None
+    value: str | None
+    n_segments: int
+    method: dict[str, Any]
+    topics: list[Topic] = field(default_factory=list)
+    outliers: int = 0
+    npmi: float | None = None
+    diversity: float | None = None
+
+
+@dataclass(slots=True)
+class ThemesRun:
+    run_id: int
+    groups: list[GroupResult]
+    skipped: dict[str, int]  # groups too small to model: value -> segments
+    codes_from: str | None
+
+
+def segments(store: Store, site: str | None = None) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT s.id, s.text, s.speaker, d.path AS document, d.site,"
+        " coalesce(p.pseudonym, dp.pseudonym) AS participant,"
+        " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
+        " coalesce(p.tier, dp.tier) AS tier, coalesce(p.role, dp.role) AS role"
+        " FROM segments s JOIN documents d ON d.id = s.document_id"
+        " LEFT JOIN participants p ON p.id = s.participant_id"
+        " LEFT JOIN participants dp ON dp.id = d.participant_id"
+        " WHERE s.is_interviewer = 0"
+    )
+    args: tuple = ()
+    if site:
+        sql += " AND d.site = ?"
+        args = (site,)
+    return [dict(r) for r in store.execute(sql + " ORDER BY d.path, s.start", args)]
+
+
+def reference_codes(store: Store, coder: str | None) -> tuple[str | None, dict[int, set[str]]]:
+    """Codes per segment from ``coder``, else the adjudicated coder, else the latest machine run.
+
+    Segments the coder examined and found nothing in map to an empty set; segments it never
+    examined are absent."""
+    if coder is None:
+        names = {r[0] for r in store.execute("SELECT name FROM coders WHERE kind = 'human'")}
+        coder = next((n for n in REFERENCE_CODERS if n in names), None)
+    run_id = None
+    if coder is None:
+        latest = store.execute(
+            "SELECT r.id, r.coder FROM runs r JOIN coders k ON k.name = r.coder"
+            " WHERE k.kind = 'machine' AND r.command = 'code' AND r.status = 'finished'"
+            " ORDER BY r.id DESC LIMIT 1"
+        ).fetchone()
+        if latest is None:
+            return None, {}
+        coder, run_id = latest["coder"], latest["id"]
+    row = store.execute("SELECT id, kind FROM coders WHERE name = ?", (coder,)).fetchone()
+    if row is None:
+        raise InputError(None, f"no coder {coder!r} in the project", field="--codes-from")
+    if row["kind"] == "machine" and run_id is None:
+        run_id = store.execute(
+            "SELECT max(run_id) FROM coded_segments WHERE coder_id = ?", (row["id"],)
+        ).fetchone()[0]
+    clause = "" if run_id is None else " AND {}run_id = ?"
+    args = (row["id"],) if run_id is None else (row["id"], run_id)
+    examined = "SELECT segment_id FROM coded_segments WHERE coder_id = ?" + clause.format("")
+    out: dict[int, set[str]] = {r[0]: set() for r in store.execute(examined, args)}
+    codings = (
+        "SELECT c.segment_id, k.code FROM codings c JOIN codes k ON k.id = c.code_id"
+        " WHERE c.coder_id = ?" + clause.format("c.")
+    )
+    for seg, code in store.execute(codings, args):
+        out.setdefault(seg, set()).add(code)
+    return (coder if run_id is None else f"{coder} (run {run_id})"), out
+
+
+def seed_topics(codebook: Codebook, per_code: int = 6) -> tuple[list[list[str]], list[str]]:
+    """Seed words per codable code (its label's words and its examples' commonest words)."""
+    stop = set(STOP_WORDS)
+    seeds, codes = [], []
+    for code in codebook.codable:
+        words = [w for w in re.findall(r"[a-z][a-z'-]+", code.label.lower()) if w not in stop]
+        counts = Counter(
+            w
+            for example in code.examples
+            for w in re.findall(r"[a-z][a-z'-]+", example.lower())
+            if w not in stop and len(w) > 2
+        )
+        for w, _ in counts.most_common():
+            if len(words) >= per_code:
+                break
+            if w not in words:
+                words.append(w)
+        seeds.append(words)
+        codes.append(code.id)
+    return seeds, codes
+
+
+def discover(
+    store: Store,
+    codebook: Codebook,
+    options: Options,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ThemesRun:
+    """Fit the topic models, store them as one ``themes`` run, and return what was found."""
+    if options.by is not None and options.by not in GROUPINGS:
+        raise InputError(None, f"cannot group by {options.by!r}", field="--by")
+    units = segments(store, options.site)
+    if not units:
+        raise EmptyCorpusError(
+            "no respondent segments"
+            + (f" at site {options.site!r}" if options.site else "")
+            + " in the project; ingest transcripts first"
+        )
+    coder, codes = reference_codes(store, options.codes_from)
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    for u in units:
+        key = (u[options.by] or "(none)") if options.by else None
+        groups.setdefault(key, []).append(u)
+    results, skipped = [], {}
+    for i, (value, members) in enumerate(sorted(groups.items(), key=lambda kv: str(kv[0]))):
+        if progress:
+            progress(str(value or "all segments"), len(groups), i)
+        if len(members) < MIN_DOCUMENTS:
+            skipped[str(value)] = len(members)
+            continue
+        results.append(_fit_group(members, codes, codebook, options, value))
+    if progress:
+        progress("", len(groups), len(groups))
+    if not results:
+        raise EmptyCorpusError(
+            f"every group has fewer than {MIN_DOCUMENTS} respondent segments: too few for topics"
+        )
+    run_id = _store(store, codebook, options, results, coder)
+    return ThemesRun(run_id, results, skipped, coder)
+
+
+def _fit_group(
+    units: list[dict[str, Any]],
+    codes: dict[int, set[str]],
+    codebook: Codebook,
+    options: Options,
+    value: str | None,
+) -> GroupResult:
+    docs = [clean(u["text"]) or u["text"] for u in units]
+    n = len(docs)
+    size = options.min_topic_size or max(3, min(15, n // 40))
+    stop = sorted(set(STOP_WORDS) | proper_nouns([u["text"] for u in units]))
+    vectors, embedder, embedding_name = embed(docs, options.embedding, options.seed, stop)
+    seeds, seed_codes = seed_topics(codebook) if options.guided else (None, [])
+    model, (reducer, clusterer) = topic_model(
+        n, embedder, min_topic_size=size, seed=options.seed, seed_topics=seeds, stop_words=stop
+    )
+    assigned, _ = model.fit_transform(docs, embeddings=vectors)
+    assigned = list(assigned)
+    if -1 in assigned:  # outlier reduction only when there are outliers
+        reduced = model.reduce_outliers(docs, assigned, strategy="c-tf-idf", threshold=0.1)
+        model.update_topics(docs, topics=reduced, vectorizer_model=model.vectorizer_model)
+        assigned = list(reduced)
+    method = {
+        "embedding": embedding_name,
+        "reducer": reducer,
+        "clusterer": clusterer,
+        "min_topic_size": size,
+        "seed": options.seed,
+        "guided": options.guided,
+    }
+    result = GroupResult(options.by, value, n, method, outliers=assigned.count(-1))
+    base = _base_rates([u["id"] for u in units], codes)
+    for t in sorted(set(assigned) - {-1}):
+        members = [i for i, a in enumerate(assigned) if a == t]
+        keywords = [(w, round(float(s), 4)) for w, s in (model.get_topic(t) or []) if w]
+        result.topics.append(
+            _describe(
+                t, keywords, members, units, vectors, codes, codebook, seeds, seed_codes, base
+            )
+        )
+    result.topics.sort(key=lambda topic: -topic.size)
+    words = [[w for w, _ in topic.keywords[:10]] for topic in result.topics]
+    result.npmi = npmi_coherence(words, docs)
+    result.diversity = topic_diversity(words)
+    return result
+
+
+def _base_rates(ids: list[int], codes: dict[int, set[str]]) -> dict[str, float]:
+    """Share of the modelled segments carrying each code and each family."""
+    coded = [codes[u] for u in ids if u in codes]
+    counts = Counter(c for cs in coded for c in cs)
+    counts.update(f for cs in coded for f in {c.split(".")[0] for c in cs})
+    return {k: v / len(coded) for k, v in counts.items()} if coded else {}
+
+
+def _describe(t, keywords, members, units, vectors, codes, codebook, seeds, seed_codes, base):
+    ids = [units[i]["id"] for i in members]
+    centroid = vectors[members].mean(axis=0)
+    closeness = vectors[members] @ centroid
+    order = [members[j] for j in np.argsort(-closeness)]
+    quotes = _quotes(order, units, [w for w, _ in keywords])
+    distribution = {
+        key: dict(Counter(str(units[i][key] or "(none)") for i in members)) for key in GROUPINGS
+    }
+    coded = [codes[u] for u in ids if u in codes]
+    coverage = (sum(1 for c in coded if c) / len(coded)) if coded else None
+    common = Counter(c for cs in coded for c in cs).most_common(5)
+    top_codes = [(c, round(k / len(coded), 3)) for c, k in common] if coded else []
+    topic = Topic(t, "", keywords, ids, quotes, distribution, top_codes, coverage)
+    families = Counter(f for cs in coded for f in {c.split(".")[0] for c in cs})
+    topic_families = [(f, round(k / len(coded), 3)) for f, k in families.most_common()]
+    topic.matched_code = _matched_code(topic, keywords, seeds, seed_codes)
+    words = [w for w, _ in keywords[:4]]
+    if topic.matched_code:
+        topic.label = f"{codebook.codes[topic.matched_code].label}: {', '.join(words[:3])}"
+    else:
+        topic.label = ", ".join(words) or f"topic {t}"
+    _flag(topic, topic_families, base)
+    return topic
+
+
+def _matched_code(topic: Topic, keywords, seeds, seed_codes) -> str | None:
+    """With guided modelling, the code a topic stands for: the commonest code if most of its
+    segments carry it, else the code whose seed words its keywords share most (two or more)."""
+    if seeds is None:
+        return None
+    if topic.codes and topic.codes[0][1] >= 0.5:
+        return topic.codes[0][0]
+    words = {w for k, _ in keywords for w in k.split()}
+    best = max(range(len(seeds)), key=lambda i: len(words & set(seeds[i])), default=None)
+    if best is not None and len(words & set(seeds[best])) >= 2:
+        return seed_codes[best]
+    return None
+
+
+def _flag(topic: Topic, families: list[tuple[str, float]], base: dict[str, float]) -> None:
+    if topic.coverage is None:
+        topic.reason = "no codings to compare with"
+        return
+    if topic.coverage < EMERGENT_COVERAGE:
+        topic.emergent = True
+        topic.reason = f"only {topic.coverage:.0%} of its segments carry any codebook code"
+        return
+    for code, share in topic.codes:
+        if share >= CODE_SHARE and share >= CODE_LIFT * base.get(code, 1.0):
+            topic.reason = f"explained by {code} ({share:.0%} of its segments)"
+            return
+    for family, share in families:
+        if share >= FAMILY_SHARE and share >= FAMILY_LIFT * base.get(family, 1.0):
+            topic.reason = f"explained by the {family} family ({share:.0%} of its segments)"
+            return
+    topic.emergent = True
+    spread = ", ".join(f"{f} {s:.0%}" for f, s in families[:3])
+    topic.reason = (
+        f"no code or family characterises it (codes from {len(families)} families: {spread})"
+    )
+
+
+def _quotes(order: list[int], units: list[dict[str, Any]], keywords: list[str]) -> list[dict]:
+    """Up to five whole sentences, from the segments nearest the topic's centre, one per
+    speaker where possible, each the sentence of its segment that uses the most keywords."""
+    words = {w for k in keywords for w in k.split()}
+    chosen, speakers = [], set()
+    for relaxed in (False, True):
+        for i in order:
+            u = units[i]
+            who = u["participant"] or u["speaker"]
+            if any(c["segment_id"] == u["id"] for c in chosen) or (not relaxed and who in speakers):
+                continue
+            spans = sentences(u["text"])
+            if not spans:
+                continue
+
+            def hits(span, text=u["text"]):
+                found = set(re.findall(r"[a-z][a-z'-]+", text[span[0] : span[1]].lower()))
+                return (len(found & words), -abs(span[1] - span[0] - 150))
+
+            start, end = max(spans, key=hits)
+            chosen.append(
+                {
+                    "segment_id": u["id"],
+                    "start": start,
+                    "end": end,
+                    "speaker": who,
+                    "site": u["site"],
+                    "stakeholder_group": u["stakeholder_group"],
+                    "role": u["role"],
+                    "document": u["document"],
+                }
+            )
+            speakers.add(who)
+            if len(chosen) >= 5:
+                return chosen
+        if len(chosen) >= 3:
+            break
+    return chosen
+
+
+def _store(store, codebook, options: Options, results: list[GroupResult], coder) -> int:
+    params = {
+        "by": options.by,
+        "min_topic_size": options.min_topic_size,
+        "embedding": options.embedding,
+        "seed": options.seed,
+        "guided": options.guided,
+        "site": options.site,
+        "codes_from": coder,
+    }
+    with store.atomic():
+        run_id = q.start_run(store, "themes", params, codebook_hash=codebook.hash)
+        for g in results:
+            model_id = store.execute(
+                "INSERT INTO topic_models (run_id, grouping, group_value, n_segments, n_topics,"
+                " outliers, npmi, diversity, method) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    g.grouping,
+                    g.value,
+                    g.n_segments,
+                    len(g.topics),
+                    g.outliers,
+                    g.npmi,
+                    g.diversity,
+                    json.dumps(g.method),
+                ),
+            ).lastrowid
+            for t in g.topics:
+                topic_id = store.execute(
+                    "INSERT INTO topics (model_id, topic, label, keywords, size, emergent,"
+                    " details) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        model_id,
+                        t.topic,
+                        t.label,
+                        json.dumps(t.keywords),
+                        t.size,
+                        int(t.emergent),
+                        json.dumps(t.details()),
+                    ),
+                ).lastrowid
+                store.conn.executemany(
+                    "INSERT INTO topic_segments (topic_id, segment_id) VALUES (?, ?)",
+                    [(topic_id, s) for s in t.segment_ids],
+                )
+        q.finish_run(store, run_id)
+    return run_id
