@@ -11,6 +11,7 @@ share) are flagged as emergent-theme candidates.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from qualcode.codebook import Codebook
 from qualcode.errors import EmptyCorpusError, InputError
 from qualcode.store import Store
 from qualcode.store import queries as q
-from qualcode.themes.model import MIN_DOCUMENTS, embed, topic_model
+from qualcode.themes.model import MIN_DOCUMENTS, default_min_topic_size, embed, topic_model
 from qualcode.themes.quality import npmi_coherence, topic_diversity
 from qualcode.themes.text import STOP_WORDS, clean, proper_nouns, sentences
 
@@ -223,7 +224,7 @@ def _fit_group(
 ) -> GroupResult:
     docs = [clean(u["text"]) or u["text"] for u in units]
     n = len(docs)
-    size = options.min_topic_size or max(3, min(15, n // 40))
+    size = options.min_topic_size or default_min_topic_size(n)
     stop = sorted(set(STOP_WORDS) | proper_nouns([u["text"] for u in units]))
     vectors, embedder, embedding_name = embed(docs, options.embedding, options.seed, stop)
     seeds, seed_codes = seed_topics(codebook) if options.guided else (None, [])
@@ -232,6 +233,9 @@ def _fit_group(
     )
     assigned, _ = model.fit_transform(docs, embeddings=vectors)
     assigned = list(assigned)
+    # BERTopic (re)sets its logger when fitting, then warns that reducing outliers assigns
+    # topics by hand: that is what we mean, so the warning is silenced from here on.
+    logging.getLogger("BERTopic").setLevel(logging.ERROR)
     if -1 in assigned:  # outlier reduction only when there are outliers
         reduced = model.reduce_outliers(docs, assigned, strategy="c-tf-idf", threshold=0.1)
         model.update_topics(docs, topics=reduced, vectorizer_model=model.vectorizer_model)

@@ -30,6 +30,14 @@ UMAP_MIN_DOCUMENTS = 1000
 MIN_DOCUMENTS = 8
 
 
+def default_min_topic_size(n_documents: int) -> int:
+    """3 to 15 segments for small corpora (one site's interviews); for large ones a 250th of the
+    corpus, so 20,000 survey answers give tens of topics, not hundreds."""
+    if n_documents < UMAP_MIN_DOCUMENTS:
+        return max(3, min(15, n_documents // 40))
+    return max(15, n_documents // 250)
+
+
 @dataclass(frozen=True, slots=True)
 class Method:
     """What was fitted, for the run's provenance."""
@@ -171,11 +179,20 @@ def topic_model(
         from hdbscan import HDBSCAN
         from umap import UMAP
 
+        # PCA initialisation: UMAP's default spectral one took 40 of 64 s on 20,000 segments.
         reducer = UMAP(
-            n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed
+            n_neighbors=15,
+            n_components=5,
+            min_dist=0.0,
+            metric="cosine",
+            init="pca",
+            random_state=seed,
         )
         clusterer = HDBSCAN(
-            min_cluster_size=min_topic_size, metric="euclidean", prediction_data=True
+            min_cluster_size=min_topic_size,
+            min_samples=min(10, min_topic_size),
+            metric="euclidean",
+            prediction_data=True,
         )
         names = ("UMAP(5, cosine, 15 neighbours)", f"HDBSCAN(min_cluster_size={min_topic_size})")
     else:
