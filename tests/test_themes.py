@@ -206,3 +206,16 @@ def test_npmi_and_diversity_by_hand():
     # p(trust)=1/2, p(nurses)=1/4, p(both)=1/4: log(2)/log(4) = 0.5
     assert npmi_coherence([["trust", "nurses"]], docs) == pytest.approx(0.5)
     assert topic_diversity([["a", "b"], ["b", "c"]]) == pytest.approx(0.75)
+
+
+def test_umap_and_hdbscan_path_is_seeded_too(demo, monkeypatch):
+    """Large corpora take UMAP + HDBSCAN; lower the bar so the demo corpus takes that path."""
+    monkeypatch.setattr("qualcode.themes.model.UMAP_MIN_DOCUMENTS", 200)
+    first = demo("themes", "--seed", "5", "--min-topic-size", "10")
+    assert first.exit_code == 0, first.output
+    assert "UMAP(5, cosine" in first.output
+    assert "HDBSCAN(min_cluster_size=10)" in first.output
+    topics = _topics(demo)
+    assert topics
+    assert demo("themes", "--seed", "5", "--min-topic-size", "10").exit_code == 0
+    assert _topics(demo) == topics

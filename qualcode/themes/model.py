@@ -187,6 +187,7 @@ def topic_model(
             metric="cosine",
             init="pca",
             random_state=seed,
+            n_jobs=1,  # a seed makes UMAP single-threaded anyway; saying so avoids its warning
         )
         clusterer = HDBSCAN(
             min_cluster_size=min_topic_size,
