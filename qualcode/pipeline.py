@@ -32,6 +32,7 @@ class RunResult:
     agreements: list[Agreement] = field(default_factory=list)
     themes_run: int | None = None  # the themes run made (or reused) for this corpus
     themes_new: bool = False
+    report: ReportFiles | None = None
 
 
 @dataclass(slots=True)
@@ -40,8 +41,9 @@ class Agreement:
 
     title: str
     result: dict
-    html: Path
+    html: Path | None  # where its page was written (None: not written)
     in_sample: bool = False
+    name: str = "agreement"  # human or machine
 
 
 def run(
@@ -82,6 +84,9 @@ def run(
             )
         result.agreements = agreements(store, codebook, report.codings, out / "agreement")
         result.themes_run, result.themes_new = themes(store, codebook, report, themes_progress)
+        result.report = make_report(
+            store, out / "report", codebook=codebook, agreements_done=result.agreements
+        )
     except BaseException:
         store.close()
         if created:  # leave things as they were: no half-made project behind a failed run
@@ -106,7 +111,9 @@ def _needs_coding(store: Store, report: IngestReport, codebook_hash: str) -> boo
     )
 
 
-def agreements(store: Store, codebook, codings: dict[str, Path], folder: Path) -> list[Agreement]:
+def agreements(
+    store: Store, codebook, codings: dict[str, Path | None], folder: Path | None
+) -> list[Agreement]:
     """Human-human and human-machine audits of the manifest's coders, as JSON and HTML pages.
 
     The reference is the adjudicated coder (``gold``, ``consensus`` or ``adjudicated``) if the
@@ -130,23 +137,28 @@ def agreements(store: Store, codebook, codings: dict[str, Path], folder: Path) -
     ).fetchone()
     if machine is not None:
         pairs.append(("machine", "Human reference and machine", [reference, "machine"]))
-    folder.mkdir(parents=True, exist_ok=True)
     out = []
     for name, title, coders in pairs:
         try:
             result = audit(store, coders, codebook, Options(excerpts=5))
         except EmptyCorpusError:  # the coders share no segments: nothing to compare
             continue
-        page = folder / f"{name}.html"
-        page.write_text(render_audit(result), encoding="utf-8")
-        (folder / f"{name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        page = None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            page = folder / f"{name}.html"
+            page.write_text(render_audit(result), encoding="utf-8")
+            (folder / f"{name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
         trained = json.loads(machine["parameters"]).get("training") if machine else None
-        in_sample = name == "machine" and bool(trained) and codings[reference].name in trained
+        source = codings[reference]
+        in_sample = (
+            name == "machine" and bool(trained) and (source is None or source.name in trained)
+        )
         names = [
             c["name"] + (f" ({c['coder']} run {c['run']})" if c["kind"] == "machine" else "")
             for c in result["coders"]
         ]
-        out.append(Agreement(f"{title}: {', '.join(names)}", result, page, in_sample))
+        out.append(Agreement(f"{title}: {', '.join(names)}", result, page, in_sample, name))
     return out
 
 
@@ -168,3 +180,102 @@ def themes(store: Store, codebook, report, progress=None) -> tuple[int | None, b
         return discover(store, codebook, Options(), progress=progress).run_id, True
     except EmptyCorpusError:
         return None, False
+
+
+@dataclass(slots=True)
+class ReportFiles:
+    folder: Path
+    index: Path
+    files: list[Path]
+
+
+def make_report(
+    store: Store,
+    folder: str | Path,
+    *,
+    codebook=None,
+    agreements_done: list[Agreement] | None = None,
+    templates: str | Path | None = None,
+    coder: str = "machine",
+    docx: bool = False,
+    generated: str | None = None,
+) -> ReportFiles:
+    """Write the site-comparison report: index.html, the agreement pages it links to, and
+    codings.csv, themes.csv and matrix.csv beside it (report.docx too if asked)."""
+    import csv
+    import io
+
+    from qualcode.coding.project import EXPORT_COLUMNS, export_rows
+    from qualcode.report import data as report_data
+    from qualcode.report import render_audit
+    from qualcode.report import site as report_site
+    from qualcode.themes import results as theme_results
+
+    folder = Path(folder)
+    codebook = codebook or resolve_codebook(store)
+    data = report_data.build(store, codebook, coder)
+    if agreements_done is None:
+        humans = [
+            r[0]
+            for r in store.execute("SELECT name FROM coders WHERE kind = 'human' ORDER BY name")
+        ]
+        agreements_done = agreements(store, codebook, dict.fromkeys(humans), None)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    links = []
+    for a in agreements_done:
+        page = folder / f"agreement-{a.name}.html"
+        page.write_text(render_audit(a.result, generated=generated), encoding="utf-8")
+        written.append(page)
+        kappa = "cohen_kappa" if len(a.result["coders"]) == 2 else "fleiss_kappa"
+        pooled = a.result["overall"]["pooled"]
+        links.append(
+            {
+                "title": a.title,
+                "kappa": pooled[kappa],
+                "ci": pooled.get("kappa_ci"),
+                "mean": a.result["overall"]["mean"][kappa],
+                "segments": a.result["n_segments"],
+                "in_sample": a.in_sample,
+                "href": page.name,
+            }
+        )
+    themes_run = store.execute(
+        "SELECT max(id) FROM runs WHERE command = 'themes' AND status = 'finished'"
+    ).fetchone()[0]
+    themes = theme_results.load(store, themes_run) if themes_run else []
+    runs = [
+        dict(r)
+        for r in store.execute(
+            "SELECT id, command, coder, version, started_at FROM runs WHERE status = 'finished'"
+            " AND command IN ('ingest', 'run', 'code', 'train', 'codings import', 'themes')"
+            " ORDER BY id DESC LIMIT 12"
+        )
+    ]
+    html = report_site.render(
+        data, themes=themes, agreements=links, runs=runs, templates=templates, generated=generated
+    )
+    index = folder / "index.html"
+    index.write_text(html, encoding="utf-8")
+    written.append(index)
+    rows = export_rows(store, coder=data.coder["coder"])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        writer.writerow([json.dumps(row[c]) if c == "evidence" else row[c] for c in EXPORT_COLUMNS])
+    (folder / "codings.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, theme_results.EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in theme_results.export_rows(themes, themes_run) if themes_run else []:
+        writer.writerow(
+            {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()}
+        )
+    (folder / "themes.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    (folder / "matrix.csv").write_text(report_site.matrix_csv(data), encoding="utf-8")
+    written += [folder / n for n in ("codings.csv", "themes.csv", "matrix.csv")]
+    if docx:
+        report_site.docx(data, folder / "report.docx", themes)
+        written.append(folder / "report.docx")
+    return ReportFiles(folder, index, written)

@@ -38,6 +38,7 @@ from qualcode.cli import (  # noqa: E402
     documents,
     ingest,
     init,
+    report,
     review,
     run,
     status,
@@ -57,6 +58,7 @@ for module in (
     review,
     agree,
     themes,
+    report,
     run,
 ):
     cli.add_command(module.command)

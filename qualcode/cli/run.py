@@ -74,6 +74,10 @@ def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
             click.echo("\n" + agreement_summary(agreement))
         if result.themes_run is not None:
             click.echo("\n" + themes_summary(store, result.themes_run, result.themes_new))
+        if result.report is not None:
+            click.echo(
+                f"\nReport: {result.report.index} (with codings.csv, themes.csv, matrix.csv)"
+            )
         click.echo(f"\nProject {result.project}")
         click.echo(site_table(store))
     finally:

@@ -1,0 +1,346 @@
+"""Everything the site-comparison report shows, computed from the project store.
+
+Shares are normalised per site: the share of a site's respondent segments that carry a code,
+and how many of its respondents raised it, so that a site with more or longer interviews does
+not look worse for it. Orders are fixed (sites, codes in codebook order, ties by id) so the
+same project gives the same report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from qualcode.agreement.coders import resolve
+from qualcode.codebook import Codebook
+from qualcode.errors import EmptyCorpusError
+from qualcode.store import Store
+
+TOP_ITEMS = 5  # strengths and weaknesses per site
+QUOTES_PER_CELL = 3
+
+
+@dataclass(slots=True)
+class ReportData:
+    codebook: Codebook
+    coder: dict[str, Any]
+    sites: list[str]
+    overview: list[dict[str, Any]]
+    caveats: list[str]
+    codes: list[dict[str, Any]]  # codebook order: id, label, family, polarity
+    matrix: dict[str, dict[str, dict[str, Any]]]  # code -> site -> {n, share, people, ...}
+    family_matrix: dict[str, dict[str, dict[str, Any]]]
+    family_polarity: dict[tuple[str, str], dict[str, dict[str, Any]]]  # (family, polarity)
+    side_by_side: dict[str, dict[str, list[dict[str, Any]]]]
+    scorecard: list[dict[str, Any]]
+    quotes: dict[tuple[str, str], list[dict[str, Any]]]  # (code, site) -> quotes
+    breakdown: dict[str, list[dict[str, Any]]]  # tier / stakeholder_group -> rows
+    cooccurrence: list[dict[str, Any]]
+    segments_by_site: dict[str, int] = field(default_factory=dict)
+
+
+def _segments(store: Store) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in store.execute(
+            "SELECT s.id, s.text, s.speaker, d.path AS document, coalesce(d.site, '(no site)')"
+            " AS site, coalesce(p.pseudonym, dp.pseudonym, s.speaker) AS participant,"
+            " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
+            " coalesce(p.tier, dp.tier) AS tier, coalesce(p.role, dp.role) AS role, s.words"
+            " FROM segments s JOIN documents d ON d.id = s.document_id"
+            " LEFT JOIN participants p ON p.id = s.participant_id"
+            " LEFT JOIN participants dp ON dp.id = d.participant_id"
+            " WHERE s.is_interviewer = 0 ORDER BY d.path, s.start"
+        )
+    ]
+
+
+def _codings(store: Store, coder_id: int, run_id: int | None) -> dict[int, list[dict]]:
+    sql = (
+        "SELECT c.segment_id, k.code, c.confidence, c.evidence FROM codings c"
+        " JOIN codes k ON k.id = c.code_id WHERE c.coder_id = ?"
+    )
+    args: tuple = (coder_id,)
+    if run_id is not None:
+        sql += " AND c.run_id = ?"
+        args = (coder_id, run_id)
+    out: dict[int, list[dict]] = defaultdict(list)
+    for r in store.execute(sql, args):
+        out[r["segment_id"]].append(
+            {
+                "code": r["code"],
+                "confidence": r["confidence"],
+                "evidence": json.loads(r["evidence"]),
+            }
+        )
+    return out
+
+
+def build(store: Store, codebook: Codebook, coder: str = "machine") -> ReportData:
+    units = _segments(store)
+    if not units:
+        raise EmptyCorpusError("no respondent segments in the project; ingest transcripts first")
+    who = resolve(store, coder)
+    coder_id = store.execute("SELECT id FROM coders WHERE name = ?", (who.name,)).fetchone()[0]
+    codings = _codings(store, coder_id, who.run_id)
+    sites = sorted({u["site"] for u in units})
+    codes = [
+        {"id": c.id, "label": c.label, "family": c.family, "polarity": c.polarity}
+        for c in codebook.codable
+    ]
+    known = {c["id"] for c in codes}
+    by_site = defaultdict(list)
+    for u in units:
+        u["codes"] = {c["code"] for c in codings.get(u["id"], []) if c["code"] in known}
+        by_site[u["site"]].append(u)
+    overview, caveats = _overview(units, sites, by_site)
+    matrix = _matrix(codes, sites, by_site, lambda u, code: code in u["codes"])
+    families = [
+        {"id": f, "label": codebook.codes[f].label if f in codebook.codes else f}
+        for f in dict.fromkeys(c["family"] for c in codes)
+    ]
+    family_matrix = _matrix(
+        families, sites, by_site, lambda u, fam: any(c.split(".")[0] == fam for c in u["codes"])
+    )
+    polarity = {c["id"]: c["polarity"] for c in codes}
+    family_polarity = {}
+    for f in families:
+        for pol in ("barrier", "prerequisite"):
+            family_polarity[(f["id"], pol)] = _matrix(
+                [{"id": f["id"]}],
+                sites,
+                by_site,
+                lambda u, fam, pol=pol: any(
+                    c.split(".")[0] == fam and polarity[c] == pol for c in u["codes"]
+                ),
+            )[f["id"]]
+    return ReportData(
+        codebook=codebook,
+        coder=who.as_dict() | {"label": who.label},
+        sites=sites,
+        overview=overview,
+        caveats=caveats,
+        codes=codes,
+        matrix=matrix,
+        family_matrix=family_matrix,
+        family_polarity=family_polarity,
+        side_by_side=_side_by_side(codes, sites, matrix),
+        scorecard=_scorecard(codebook, codes, sites, matrix),
+        quotes=_quotes(codes, sites, by_site, codings),
+        breakdown={
+            key: _breakdown(units, key, families, codebook) for key in ("tier", "stakeholder_group")
+        },
+        cooccurrence=_cooccurrence(units, codebook),
+        segments_by_site={s: len(by_site[s]) for s in sites},
+    )
+
+
+def _overview(units, sites, by_site) -> tuple[list[dict[str, Any]], list[str]]:
+    rows = []
+    for site in sites:
+        members = by_site[site]
+        documents = {u["document"] for u in members}
+        interviews = {d for d in documents if "#" not in d}
+        rows.append(
+            {
+                "site": site,
+                "interviews": len(interviews),
+                "responses": len(documents) - len(interviews),
+                "participants": len({u["participant"] for u in members}),
+                "segments": len(members),
+                "words": sum(u["words"] or 0 for u in members),
+                "groups": dict(
+                    sorted(Counter(u["stakeholder_group"] or "(none)" for u in members).items())
+                ),
+                "tiers": dict(sorted(Counter(u["tier"] or "(none)" for u in members).items())),
+            }
+        )
+    caveats = []
+    words = [r["words"] for r in rows if r["words"]]
+    if words and max(words) > 1.5 * min(words):
+        caveats.append(
+            "Sites differ in how much talk they contribute (respondent words from "
+            f"{min(words):,} to {max(words):,}); figures are shares of each site's segments."
+        )
+    all_groups = {g for r in rows for g in r["groups"]}
+    for r in rows:
+        missing = sorted(all_groups - set(r["groups"]) - {"(none)"})
+        if missing:
+            caveats.append(
+                f"{r['site']} has no {', no '.join(missing)} voice among its respondents."
+            )
+    return rows, caveats
+
+
+def _matrix(items, sites, by_site, has) -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for item in items:
+        row = {}
+        for site in sites:
+            members = by_site[site]
+            hits = [u for u in members if has(u, item["id"])]
+            people = {u["participant"] for u in members}
+            raised = {u["participant"] for u in hits}
+            row[site] = {
+                "n": len(hits),
+                "share": len(hits) / len(members) if members else 0.0,
+                "people": len(raised),
+                "of_people": len(people),
+            }
+        out[item["id"]] = row
+    return out
+
+
+def _side_by_side(codes, sites, matrix) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Per site, the prerequisites (strengths) and barriers (weaknesses) most evidenced; items
+    among the top of two or more sites are marked as common."""
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for kind, polarity in (("strengths", "prerequisite"), ("weaknesses", "barrier")):
+        tops = {}
+        for site in sites:
+            ranked = sorted(
+                (c for c in codes if c["polarity"] == polarity and matrix[c["id"]][site]["n"]),
+                key=lambda c: (-matrix[c["id"]][site]["share"], c["id"]),
+            )
+            tops[site] = ranked[:TOP_ITEMS]
+        counts = Counter(c["id"] for site in sites for c in tops[site])
+        for site in sites:
+            out.setdefault(site, {})[kind] = [
+                c | matrix[c["id"]][site] | {"common": counts[c["id"]] > 1} for c in tops[site]
+            ]
+    return out
+
+
+def _scorecard(codebook, codes, sites, matrix) -> list[dict[str, Any]]:
+    """Per prerequisite and site: present (evidenced), missing (its barrier raised instead),
+    or not discussed."""
+    rows = []
+    for c in codes:
+        if c["polarity"] != "prerequisite":
+            continue
+        barrier = codebook.paired_barrier(c["id"])
+        cells = {}
+        for site in sites:
+            present = matrix[c["id"]][site]["n"]
+            missing = matrix[barrier][site]["n"] if barrier in matrix else 0
+            if present and present >= missing:
+                state = "present"
+            elif missing:
+                state = "missing"
+            else:
+                state = "not discussed"
+            cells[site] = {"state": state, "present": present, "missing": missing}
+        rows.append(c | {"barrier": barrier, "cells": cells})
+    return rows
+
+
+def _quotes(codes, sites, by_site, codings) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Per code and site, up to three quotes: most confident first, one per person."""
+    out = {}
+    for c in codes:
+        for site in sites:
+            candidates = []
+            for u in by_site[site]:
+                for coding in codings.get(u["id"], []):
+                    if coding["code"] == c["id"]:
+                        candidates.append((coding["confidence"], u, coding["evidence"]))
+            candidates.sort(key=lambda x: (-x[0], x[1]["id"]))
+            chosen, people = [], set()
+            for confidence, u, evidence in candidates:
+                if u["participant"] in people:
+                    continue
+                people.add(u["participant"])
+                chosen.append(
+                    {
+                        "segment_id": u["id"],
+                        "speaker": u["participant"],
+                        "role": u["role"],
+                        "group": u["stakeholder_group"],
+                        "tier": u["tier"],
+                        "site": site,
+                        "confidence": confidence,
+                        "pieces": highlight_pieces(u["text"], evidence),
+                    }
+                )
+                if len(chosen) >= QUOTES_PER_CELL:
+                    break
+            if chosen:
+                out[(c["id"], site)] = chosen
+    return out
+
+
+def highlight_pieces(text: str, evidence: list[dict]) -> list[tuple[str, bool]]:
+    """The text cut into (piece, is_evidence) runs, for the template to escape and mark."""
+    spans = sorted((e["start"], e["end"]) for e in evidence if 0 <= e["start"] < e["end"])
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    pieces, pos = [], 0
+    for start, end in merged:
+        if start > pos:
+            pieces.append((text[pos:start], False))
+        pieces.append((text[start:end], True))
+        pos = end
+    if pos < len(text):
+        pieces.append((text[pos:], False))
+    return pieces
+
+
+def _breakdown(units, key: str, families, codebook) -> list[dict[str, Any]]:
+    """Per value of ``key`` (tier or stakeholder group): share of segments per family."""
+    groups = defaultdict(list)
+    for u in units:
+        groups[u[key] or "(none)"].append(u)
+    rows = []
+    for value in sorted(groups):
+        members = groups[value]
+        shares = {}
+        for f in families:
+            for polarity in ("barrier", "prerequisite"):
+                hits = sum(
+                    1
+                    for u in members
+                    if any(
+                        c.split(".")[0] == f["id"] and codebook.codes[c].polarity == polarity
+                        for c in u["codes"]
+                    )
+                )
+                shares[(f["id"], polarity)] = hits / len(members)
+        people = len({u["participant"] for u in members})
+        rows.append({"value": value, "segments": len(members), "people": people, "shares": shares})
+    return rows
+
+
+def _cooccurrence(units, codebook) -> list[dict[str, Any]]:
+    counts: Counter[tuple[str, str]] = Counter()
+    single: Counter[str] = Counter()
+    for u in units:
+        single.update(u["codes"])
+        for a, b in combinations(sorted(u["codes"]), 2):
+            counts[(a, b)] += 1
+    rows = []
+    for (a, b), n in counts.items():
+        if n < 2:
+            continue
+        union = single[a] + single[b] - n
+        rows.append(
+            {
+                "a": a,
+                "b": b,
+                "a_label": codebook.codes[a].label,
+                "b_label": codebook.codes[b].label,
+                "n": n,
+                "jaccard": n / union if union else 0.0,
+                "both_barriers": codebook.codes[a].polarity
+                == codebook.codes[b].polarity
+                == "barrier",
+            }
+        )
+    rows.sort(key=lambda r: (-r["n"], -r["jaccard"], r["a"], r["b"]))
+    return rows[:20]

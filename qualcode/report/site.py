@@ -1,0 +1,245 @@
+"""Render the site-comparison report (HTML, optional docx) and its CSVs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, FileSystemLoader
+from markupsafe import Markup, escape
+
+from qualcode import __version__
+from qualcode.errors import InputError
+from qualcode.report.data import QUOTES_PER_CELL, TOP_ITEMS, ReportData
+from qualcode.report.env import environment
+
+# Colour-blind-safe diverging pair (ColorBrewer PuOr): orange for barriers, purple for
+# prerequisites; the share sets the strength, and the number is always printed too.
+COLOURS = {"barrier": (179, 88, 6), "prerequisite": (84, 39, 136)}
+SOFTWARE = ("qualcode", "bertopic", "scikit-learn", "spacy", "krippendorff", "jinja2")
+
+
+def heat(share: float, polarity: str) -> str:
+    r, g, b = COLOURS.get(polarity, (80, 80, 80))
+    alpha = min(1.0, share * 2.5)  # 40% of a site's segments is full strength
+    text = "#fff" if alpha > 0.55 else "#000"
+    return f"background: rgba({r}, {g}, {b}, {alpha:.2f}); color: {text};"
+
+
+def pct(share: float | None) -> str:
+    return "–" if share is None else f"{share:.0%}"
+
+
+def num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+
+
+def family_chart(data: ReportData, families: list[dict[str, Any]]) -> Markup:
+    """Grouped bars per family: for each site, the share of its segments raising any barrier,
+    and any prerequisite, of the family. Inline SVG; every label escaped."""
+    bar, gap, group_gap = 9, 2, 16
+    width_per_family = len(data.sites) * 2 * (bar + gap) + group_gap
+    width = 40 + len(families) * width_per_family
+    height = 190
+    parts = [
+        f'<svg role="img" aria-labelledby="family-chart-title" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        '<title id="family-chart-title">Share of each site\'s segments raising a barrier and a '
+        "prerequisite of each family</title>",
+        f'<line x1="38" y1="150" x2="{width}" y2="150" stroke="#999"/>',
+        '<text x="34" y="154" text-anchor="end">0%</text>',
+        '<text x="34" y="34" text-anchor="end">60%</text>',
+    ]
+    x = 44
+    for f in families:
+        start = x
+        for site in data.sites:
+            for polarity in ("barrier", "prerequisite"):
+                share = data.family_polarity[(f["id"], polarity)][site]["share"]
+                h = min(120, share / 0.6 * 120)
+                r, g, b = COLOURS[polarity]
+                label = str(escape(f"{site}: {f['label']} {polarity} {share:.0%}"))
+                parts.append(
+                    f'<rect x="{x}" y="{150 - h:.1f}" width="{bar}" height="{h:.1f}"'
+                    f' fill="rgb({r},{g},{b})"><title>{label}</title></rect>'
+                )
+                x += bar + gap
+        mid = (start + x) / 2
+        name = str(escape(f["id"].capitalize()))
+        parts.append(f'<text x="{mid:.0f}" y="168" text-anchor="middle">{name}</text>')
+        x += group_gap
+    order = str(escape(", ".join(data.sites)))
+    parts.append(
+        f'<text x="44" y="186">Bars per site in order: {order}; orange barrier, purple '
+        "prerequisite</text></svg>"
+    )
+    return Markup("".join(parts))
+
+
+def render(
+    data: ReportData,
+    *,
+    themes: list[dict[str, Any]],
+    agreements: list[dict[str, Any]],
+    runs: list[dict[str, Any]],
+    templates: Path | None = None,
+    generated: str | None = None,
+    title: str = "Partnership working across sites",
+) -> str:
+    env = environment()
+    if templates is not None:
+        if not Path(templates).is_dir():
+            raise InputError(templates, "not a folder of templates", field="--templates")
+        env = env.overlay(loader=ChoiceLoader([FileSystemLoader(str(templates)), env.loader]))
+    env.filters["slug"] = slug
+    families = []
+    for code in data.codes:
+        if all(f["id"] != code["family"] for f in families):
+            label = (
+                data.codebook.codes[code["family"]].label
+                if code["family"] in data.codebook.codes
+                else code["family"]
+            )
+            families.append({"id": code["family"], "label": label})
+    software = {}
+    for name in SOFTWARE:
+        try:
+            software[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            software[name] = "not installed"
+    return env.get_template("report.html").render(
+        title=title,
+        data=data,
+        families=families,
+        family_chart=family_chart(data, families),
+        themes=themes,
+        agreements=agreements,
+        quoted_codes={code for code, _ in data.quotes},
+        provenance={"version": __version__, "runs": runs, "software": software},
+        generated=generated or datetime.now(UTC).isoformat(timespec="seconds"),
+        heat=heat,
+        pct=pct,
+        num=num,
+        top_items=TOP_ITEMS,
+        quotes_per_cell=QUOTES_PER_CELL,
+    )
+
+
+def matrix_csv(data: ReportData) -> str:
+    """Sites x codes and families: segments, share of the site's segments, respondents."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "level",
+            "code",
+            "label",
+            "polarity",
+            "site",
+            "segments",
+            "share",
+            "respondents",
+            "of_respondents",
+        ]
+    )
+    for level, items, matrix in (
+        ("code", data.codes, data.matrix),
+        (
+            "family",
+            [{"id": f, "label": f, "polarity": ""} for f in data.family_matrix],
+            data.family_matrix,
+        ),
+    ):
+        for item in items:
+            for site in data.sites:
+                cell = matrix[item["id"]][site]
+                writer.writerow(
+                    [
+                        level,
+                        item["id"],
+                        item["label"],
+                        item["polarity"],
+                        site,
+                        cell["n"],
+                        f"{cell['share']:.4f}",
+                        cell["people"],
+                        cell["of_people"],
+                    ]
+                )
+    return out.getvalue()
+
+
+def docx(data: ReportData, path: Path, themes: list[dict[str, Any]]) -> None:
+    """A plain Word version (headings, tables, quotes) for teams that edit reports in Word."""
+    from docx import Document
+
+    doc = Document()
+    doc.add_heading("Partnership working across sites", 0)
+    _docx_overview(doc, data)
+    _docx_matrix(doc, data)
+    _docx_rest(doc, data, themes)
+    doc.save(str(path))
+
+
+def _docx_overview(doc, data: ReportData) -> None:
+    doc.add_heading("Corpus overview", 1)
+    table = doc.add_table(rows=1, cols=5)
+    for cell, text in zip(
+        table.rows[0].cells, ("Site", "Interviews", "Respondents", "Segments", "Words"), strict=True
+    ):
+        cell.text = text
+    for r in data.overview:
+        cells = table.add_row().cells
+        for cell, value in zip(
+            cells,
+            (r["site"], r["interviews"], r["participants"], r["segments"], r["words"]),
+            strict=True,
+        ):
+            cell.text = str(value)
+    for c in data.caveats:
+        doc.add_paragraph(c)
+
+
+def _docx_matrix(doc, data: ReportData) -> None:
+    doc.add_heading("Framework matrix (share of each site's segments)", 1)
+    table = doc.add_table(rows=1, cols=1 + len(data.sites))
+    table.rows[0].cells[0].text = "Code"
+    for cell, site in zip(table.rows[0].cells[1:], data.sites, strict=True):
+        cell.text = site
+    for code in data.codes:
+        cells = table.add_row().cells
+        cells[0].text = f"{code['label']} ({code['polarity']})"
+        for cell, site in zip(cells[1:], data.sites, strict=True):
+            cell.text = pct(data.matrix[code["id"]][site]["share"])
+
+
+def _docx_rest(doc, data: ReportData, themes: list[dict[str, Any]]) -> None:
+    doc.add_heading("Sites side by side", 1)
+    for site in data.sites:
+        doc.add_heading(site, 2)
+        for kind in ("strengths", "weaknesses"):
+            items = data.side_by_side[site][kind]
+            doc.add_paragraph(
+                f"{kind.capitalize()}: " + ("; ".join(i["label"] for i in items) or "none")
+            )
+    doc.add_heading("Themes", 1)
+    for m in themes:
+        for t in m["topics"]:
+            flag = " (emergent)" if t["emergent"] else ""
+            doc.add_paragraph(
+                f"Topic {t['topic']}{flag}: " + ", ".join(w for w, _ in t["keywords"][:8])
+            )
+    doc.add_heading("Quotes", 1)
+    for (code, site), quotes in sorted(data.quotes.items()):
+        doc.add_heading(f"{data.codebook.codes[code].label}: {site}", 3)
+        for q in quotes:
+            doc.add_paragraph("".join(p for p, _ in q["pieces"]), style="Quote")
