@@ -98,18 +98,28 @@ def interview(rng: random.Random, pseudonym: str, site: str, words: int) -> tupl
     return "\n".join(lines) + "\n", written
 
 
-def make_corpus(out: Path, total_words: int, words_per_interview: int = 5000, seed: int = 0) -> int:
-    """Write interviews into ``out`` until ``total_words`` respondent words; return the count."""
+def make_corpus(
+    out: Path,
+    total_words: int,
+    words_per_interview: int = 5000,
+    seed: int = 0,
+    interviews: int | None = None,
+) -> int:
+    """Write interviews into ``out`` until ``total_words`` respondent words (or, if given,
+    until ``interviews`` interviews); return the number of respondent words."""
     rng = random.Random(seed)
     written = 0
     n = 0
-    while written < total_words:
+    while (n < interviews) if interviews else (written < total_words):
         site = SITES[n % len(SITES)]
         folder = out / site.lower().replace(" ", "-")
         folder.mkdir(parents=True, exist_ok=True)
         pseudonym = f"{site[:3].upper()}-{n:05d}"
         text, words = interview(
-            rng, pseudonym, site, min(words_per_interview, total_words - written)
+            rng,
+            pseudonym,
+            site,
+            words_per_interview if interviews else min(words_per_interview, total_words - written),
         )
         (folder / f"{pseudonym}.txt").write_text(text, encoding="utf-8")
         written += words

@@ -232,14 +232,14 @@ def _fit_group(
         n, embedder, min_topic_size=size, seed=options.seed, seed_topics=seeds, stop_words=stop
     )
     assigned, _ = model.fit_transform(docs, embeddings=vectors)
-    assigned = list(assigned)
+    assigned = [int(a) for a in assigned]  # numpy integers would reach SQLite as blobs
     # BERTopic (re)sets its logger when fitting, then warns that reducing outliers assigns
     # topics by hand: that is what we mean, so the warning is silenced from here on.
     logging.getLogger("BERTopic").setLevel(logging.ERROR)
     if -1 in assigned:  # outlier reduction only when there are outliers
         reduced = model.reduce_outliers(docs, assigned, strategy="c-tf-idf", threshold=0.1)
         model.update_topics(docs, topics=reduced, vectorizer_model=model.vectorizer_model)
-        assigned = list(reduced)
+        assigned = [int(a) for a in reduced]
     method = {
         "embedding": embedding_name,
         "reducer": reducer,

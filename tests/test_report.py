@@ -1,0 +1,195 @@
+"""The site-comparison report: written by `qualcode run`, self-contained, escaped, deterministic."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+
+from qualcode.cli import cli
+from tests.conftest import CORPUS, Qualcode
+
+SECTIONS = (
+    "overview",
+    "matrix",
+    "side-by-side",
+    "scorecard",
+    "breakdown",
+    "themes",
+    "cooccurrence",
+    "agreement",
+    "quotes",
+    "method",
+)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "demo"
+    result = CliRunner().invoke(cli, ["run", str(CORPUS), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"Report: {out / 'report' / 'index.html'}" in result.output
+    return out
+
+
+def test_the_report_has_every_section_and_nothing_external(demo_run):
+    html = (demo_run / "report" / "index.html").read_text()
+    for section in SECTIONS:
+        assert f'<section id="{section}"' in html
+    assert "<script" not in html
+    assert not re.search(r'(src|href)="(https?:)?//', html)  # no CDN, nothing to fetch
+    assert "<svg" in html
+    assert "@media print" in html
+    for site in ("Brannock", "Eddon Vale", "Hollinsford", "Saltmere"):
+        assert f'<th scope="row">{site}</th>' in html
+    # the agreement summary links to audit pages that sit beside the report
+    for name in ("agreement-human.html", "agreement-machine.html"):
+        assert f'href="{name}"' in html
+        assert (demo_run / "report" / name).exists()
+    # a cell links to quotes that exist
+    anchors = set(re.findall(r'href="#(q-[^"]+)"', html))
+    assert anchors
+    assert all(f'id="{a}"' in html for a in anchors)
+
+
+def test_matrix_csv_matches_an_independent_count(demo_run):
+    folder = demo_run / "report"
+    codings = list(csv.DictReader((folder / "codings.csv").open(encoding="utf-8")))
+    matrix = list(csv.DictReader((folder / "matrix.csv").open(encoding="utf-8")))
+    qc = Qualcode(demo_run / "qualcode.db")
+    from qualcode.store import open_project
+
+    with open_project(qc.project) as store:
+        per_site = dict(
+            store.execute(
+                "SELECT d.site, count(*) FROM segments s JOIN documents d ON d.id = s.document_id"
+                " WHERE s.is_interviewer = 0 GROUP BY d.site"
+            ).fetchall()
+        )
+    hits = Counter((r["code"], r["site"]) for r in codings)
+    checked = 0
+    for row in matrix:
+        if row["level"] != "code":
+            continue
+        n = hits[(row["code"], row["site"])]
+        assert int(row["segments"]) == n
+        assert float(row["share"]) == pytest.approx(n / per_site[row["site"]], abs=1e-4)
+        checked += 1
+    assert checked == 42 * 4
+    assert {r["coder"] for r in codings} == {"hybrid"}
+    themes = list(csv.DictReader((folder / "themes.csv").open(encoding="utf-8")))
+    assert themes
+    assert {"keywords", "quotes", "emergent"} <= set(themes[0])
+
+
+def _strip_times(text: str) -> str:
+    return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "TIME", text)
+
+
+def test_the_same_project_gives_the_same_report(demo_run, tmp_path):
+    qc = Qualcode(demo_run / "qualcode.db")
+    for name in ("a", "b"):
+        assert qc("report", "--out", tmp_path / name).exit_code == 0
+    for file in ("index.html", "agreement-human.html", "matrix.csv", "codings.csv"):
+        first = _strip_times((tmp_path / "a" / file).read_text())
+        assert first == _strip_times((tmp_path / "b" / file).read_text()), file
+
+
+def test_custom_templates_override_blocks(demo_run, tmp_path):
+    templates = tmp_path / "brand"
+    templates.mkdir()
+    (templates / "report.html").write_text(
+        '{% extends "report_base.html" %}'
+        "{% block header %}<h1>Evaluation of the Four Sites, Acme Evaluators</h1>{% endblock %}"
+        "{% block cooccurrence %}{% endblock %}"
+    )
+    qc = Qualcode(demo_run / "qualcode.db")
+    result = qc("report", "--out", tmp_path / "r", "--templates", templates)
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "r" / "index.html").read_text()
+    assert "Acme Evaluators" in html
+    assert 'id="cooccurrence"' not in html
+    assert 'id="matrix"' in html
+    bad = qc("report", "--out", tmp_path / "x", "--templates", tmp_path / "missing")
+    assert bad.exit_code == 1
+
+
+def test_docx_version(demo_run, tmp_path):
+    from docx import Document
+
+    qc = Qualcode(demo_run / "qualcode.db")
+    assert qc("report", "--out", tmp_path / "r", "--format", "docx").exit_code == 0
+    doc = Document(str(tmp_path / "r" / "report.docx"))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert "Framework matrix (share of each site's segments)" in headings
+    assert "Saltmere" in headings
+
+
+def test_transcript_markup_is_escaped(qc, tmp_path):
+    doc = tmp_path / "evil.txt"
+    doc.write_text(
+        "---\nsite: <b>Bold site</b>\nparticipant: ANN-1\nrole: <img src=x onerror=alert(1)>\n---\n"
+        "Interviewer: What gets in the way?\n\n"
+        "Ann: The <script>alert('x')</script> pooled budget & the "
+        "trust never met; nobody shares records with the council.\n\n"
+        "Interviewer: Anything else?\n\n"
+        "Ann: The pooled budget <i>never</i> worked.\n",
+        encoding="utf-8",
+    )
+    assert qc("ingest", doc).exit_code == 0
+    assert qc("code", "--coder", "rules").exit_code == 0
+    result = qc("report", "--out", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "r" / "index.html").read_text()
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert "<b>Bold site</b>" not in html
+    assert "&lt;b&gt;Bold site&lt;/b&gt;" in html
+    assert "&lt;script&gt;alert(" in html
+    assert "&lt;img src=x" in html
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.skipif(
+    _chromium() is None, reason="Chromium is not installed (Debian: apt install chromium)"
+)
+def test_the_report_in_a_real_browser(demo_run, tmp_path):
+    browser = _chromium()
+    index = demo_run / "report" / "index.html"
+    shot = tmp_path / "report.png"
+    common = [
+        browser,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    dom = subprocess.run(
+        [*common, "--dump-dom", index.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    for section in SECTIONS:
+        assert f'id="{section}"' in dom.stdout
+    assert "Uncaught" not in dom.stderr
+    assert not re.search(r"CONSOLE\(\d+\)\].*error", dom.stderr, re.IGNORECASE)
+    snap = subprocess.run(
+        [*common, f"--screenshot={shot}", "--window-size=1400,4000", index.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert snap.returncode == 0, snap.stderr[-2000:]
+    assert shot.stat().st_size > 10_000
