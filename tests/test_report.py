@@ -15,6 +15,7 @@ from qualcode.cli import cli
 from tests.conftest import CORPUS, Qualcode
 
 SECTIONS = (
+    "glance",
     "overview",
     "matrix",
     "side-by-side",

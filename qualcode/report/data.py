@@ -39,6 +39,7 @@ class ReportData:
     quotes: dict[tuple[str, str], list[dict[str, Any]]]  # (code, site) -> quotes
     breakdown: dict[str, list[dict[str, Any]]]  # tier / stakeholder_group -> rows
     cooccurrence: list[dict[str, Any]]
+    distinctive: dict[str, list[dict[str, Any]]]  # site -> codes raised far more than elsewhere
     segments_by_site: dict[str, int] = field(default_factory=dict)
 
 
@@ -134,6 +135,7 @@ def build(store: Store, codebook: Codebook, coder: str = "machine") -> ReportDat
             key: _breakdown(units, key, families, codebook) for key in ("tier", "stakeholder_group")
         },
         cooccurrence=_cooccurrence(units, codebook),
+        distinctive=_distinctive(codes, sites, matrix),
         segments_by_site={s: len(by_site[s]) for s in sites},
     )
 
@@ -191,6 +193,25 @@ def _matrix(items, sites, by_site, has) -> dict[str, dict[str, dict[str, Any]]]:
                 "of_people": len(people),
             }
         out[item["id"]] = row
+    return out
+
+
+def _distinctive(codes, sites, matrix, top: int = 3) -> dict[str, list[dict[str, Any]]]:
+    """Per site, the codes it raises most above the other sites' average (share of segments),
+    for the at-a-glance summary; only codes on at least 5% of the site's segments."""
+    out = {}
+    for site in sites:
+        others = [s for s in sites if s != site]
+        rows = []
+        for c in codes:
+            share = matrix[c["id"]][site]["share"]
+            elsewhere = (
+                sum(matrix[c["id"]][s]["share"] for s in others) / len(others) if others else 0.0
+            )
+            if share >= 0.05 and share > elsewhere:
+                rows.append(c | {"share": share, "elsewhere": elsewhere, "lift": share - elsewhere})
+        rows.sort(key=lambda r: (-r["lift"], r["id"]))
+        out[site] = rows[:top]
     return out
 
 
