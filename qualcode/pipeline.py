@@ -196,7 +196,7 @@ def make_report(
     codebook=None,
     agreements_done: list[Agreement] | None = None,
     templates: str | Path | None = None,
-    coder: str = "machine",
+    coder: str | None = None,
     docx: bool = False,
     generated: str | None = None,
 ) -> ReportFiles:

@@ -25,9 +25,8 @@ from qualcode.pipeline import make_report
 )
 @click.option(
     "--coder",
-    default="machine",
-    show_default=True,
-    help="Whose codes the report shows: machine (the latest machine run), a coder, or run:N.",
+    help="Whose codes the report shows (default: the adjudicated human coder, gold, if it "
+    "coded every segment, else the latest machine run): a coder, machine, or run:N.",
 )
 @click.option(
     "--format",

@@ -21,6 +21,25 @@ from qualcode.store import Store
 
 TOP_ITEMS = 5  # strengths and weaknesses per site
 QUOTES_PER_CELL = 3
+MIN_PRESENT = 2  # segments before the scorecard calls a prerequisite present
+WEAK_MATCH = 0.5  # machine quotes below this confidence are marked as weak matches
+REFERENCE_CODERS = ("gold", "consensus", "adjudicated")
+
+
+def default_coder(store: Store) -> str:
+    """The adjudicated human coder if it examined every respondent segment, else the latest
+    machine run: a report should rest on the best coding that covers the whole corpus."""
+    total = store.execute("SELECT count(*) FROM segments WHERE is_interviewer = 0").fetchone()[0]
+    for name in REFERENCE_CODERS:
+        row = store.execute(
+            "SELECT count(DISTINCT u.segment_id) FROM coded_segments u JOIN coders k"
+            " ON k.id = u.coder_id JOIN segments s ON s.id = u.segment_id"
+            " WHERE k.name = ? AND k.kind = 'human' AND s.is_interviewer = 0",
+            (name,),
+        ).fetchone()
+        if total and row[0] == total:
+            return name
+    return "machine"
 
 
 @dataclass(slots=True)
@@ -44,11 +63,12 @@ class ReportData:
 
 
 def _segments(store: Store) -> list[dict[str, Any]]:
-    return [
+    rows = [
         dict(r)
         for r in store.execute(
-            "SELECT s.id, s.text, s.speaker, d.path AS document, coalesce(d.site, '(no site)')"
-            " AS site, coalesce(p.pseudonym, dp.pseudonym, s.speaker) AS participant,"
+            "SELECT s.id, s.text, s.speaker, d.path AS document, d.format,"
+            " coalesce(d.site, '(no site)') AS site,"
+            " coalesce(p.pseudonym, dp.pseudonym, s.speaker) AS participant,"
             " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
             " coalesce(p.tier, dp.tier) AS tier, coalesce(p.role, dp.role) AS role, s.words"
             " FROM segments s JOIN documents d ON d.id = s.document_id"
@@ -57,6 +77,9 @@ def _segments(store: Store) -> list[dict[str, Any]]:
             " WHERE s.is_interviewer = 0 ORDER BY d.path, s.start"
         )
     ]
+    for r in rows:  # survey respondents are shown as such, not by their row ids
+        r["display"] = "survey respondent" if r["format"] == "csv" else r["participant"]
+    return rows
 
 
 def _codings(store: Store, coder_id: int, run_id: int | None) -> dict[int, list[dict]]:
@@ -80,11 +103,11 @@ def _codings(store: Store, coder_id: int, run_id: int | None) -> dict[int, list[
     return out
 
 
-def build(store: Store, codebook: Codebook, coder: str = "machine") -> ReportData:
+def build(store: Store, codebook: Codebook, coder: str | None = None) -> ReportData:
     units = _segments(store)
     if not units:
         raise EmptyCorpusError("no respondent segments in the project; ingest transcripts first")
-    who = resolve(store, coder)
+    who = resolve(store, coder or default_coder(store))
     coder_id = store.execute("SELECT id FROM coders WHERE name = ?", (who.name,)).fetchone()[0]
     codings = _codings(store, coder_id, who.run_id)
     sites = sorted({u["site"] for u in units})
@@ -209,7 +232,17 @@ def _distinctive(codes, sites, matrix, top: int = 3) -> dict[str, list[dict[str,
                 sum(matrix[c["id"]][s]["share"] for s in others) / len(others) if others else 0.0
             )
             if share >= 0.05 and share > elsewhere:
-                rows.append(c | {"share": share, "elsewhere": elsewhere, "lift": share - elsewhere})
+                runner_up = max(others, key=lambda o: matrix[c["id"]][o]["share"], default=None)
+                rows.append(
+                    c
+                    | matrix[c["id"]][site]
+                    | {
+                        "elsewhere": elsewhere,
+                        "lift": share - elsewhere,
+                        "next_site": runner_up,
+                        "next_share": matrix[c["id"]][runner_up]["share"] if runner_up else 0.0,
+                    }
+                )
         rows.sort(key=lambda r: (-r["lift"], r["id"]))
         out[site] = rows[:top]
     return out
@@ -247,7 +280,7 @@ def _scorecard(codebook, codes, sites, matrix) -> list[dict[str, Any]]:
         for site in sites:
             present = matrix[c["id"]][site]["n"]
             missing = matrix[barrier][site]["n"] if barrier in matrix else 0
-            if present and present >= missing:
+            if present >= MIN_PRESENT and present >= missing:
                 state = "present"
             elif missing:
                 state = "missing"
@@ -277,7 +310,8 @@ def _quotes(codes, sites, by_site, codings) -> dict[tuple[str, str], list[dict[s
                 chosen.append(
                     {
                         "segment_id": u["id"],
-                        "speaker": u["participant"],
+                        "speaker": u["display"],
+                        "weak": confidence < WEAK_MATCH,
                         "role": u["role"],
                         "group": u["stakeholder_group"],
                         "tier": u["tier"],

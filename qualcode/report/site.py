@@ -15,7 +15,13 @@ from markupsafe import Markup, escape
 
 from qualcode import __version__
 from qualcode.errors import InputError
-from qualcode.report.data import QUOTES_PER_CELL, TOP_ITEMS, ReportData
+from qualcode.report.data import (
+    MIN_PRESENT,
+    QUOTES_PER_CELL,
+    TOP_ITEMS,
+    WEAK_MATCH,
+    ReportData,
+)
 from qualcode.report.env import environment
 
 # Colour-blind-safe diverging pair (ColorBrewer PuOr): orange for barriers, purple for
@@ -24,11 +30,41 @@ COLOURS = {"barrier": (179, 88, 6), "prerequisite": (84, 39, 136)}
 SOFTWARE = ("qualcode", "bertopic", "scikit-learn", "spacy", "krippendorff", "jinja2")
 
 
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
 def heat(share: float, polarity: str) -> str:
+    """Cell style: the colour's strength from the share (40% of segments is full), and black
+    or white text, whichever contrasts more with the blended background (WCAG ratio)."""
     r, g, b = COLOURS.get(polarity, (80, 80, 80))
-    alpha = min(1.0, share * 2.5)  # 40% of a site's segments is full strength
-    text = "#fff" if alpha > 0.55 else "#000"
-    return f"background: rgba({r}, {g}, {b}, {alpha:.2f}); color: {text};"
+    alpha = min(1.0, share * 2.5)
+    blended = tuple(alpha * c + (1 - alpha) * 255 for c in (r, g, b))
+    lum = _luminance(blended)
+    white, black = 1.05 / (lum + 0.05), (lum + 0.05) / 0.05
+    text = "#fff" if white > black else "#000"
+    return f"background: rgb({blended[0]:.0f}, {blended[1]:.0f}, {blended[2]:.0f}); color: {text};"
+
+
+def site_topics(themes: list[dict[str, Any]], share: float = 0.8) -> dict[str, list[str]]:
+    """Per site, the overall topics that are mostly (80%+) its own: what is talked about
+    there and hardly anywhere else, as a few keywords each."""
+    out: dict[str, list[str]] = {}
+    for model in themes:
+        if model["grouping"]:
+            continue
+        for t in model["topics"]:
+            sites = t.get("distribution", {}).get("site", {})
+            total = sum(sites.values())
+            for site, n in sites.items():
+                if total and n / total >= share:
+                    out.setdefault(site, []).append(", ".join(w for w, _ in t["keywords"][:4]))
+    return out
 
 
 def pct(share: float | None) -> str:
@@ -52,17 +88,29 @@ def family_chart(data: ReportData, families: list[dict[str, Any]]) -> Markup:
     height = 190
     parts = [
         f'<svg role="img" aria-labelledby="family-chart-title" width="{width}" height="{height}"'
-        f' viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+        f' viewBox="0 0 {width} {height}" style="max-width: 100%; height: auto"'
+        ' xmlns="http://www.w3.org/2000/svg">',
         '<title id="family-chart-title">Share of each site\'s segments raising a barrier and a '
         "prerequisite of each family</title>",
         f'<line x1="38" y1="150" x2="{width}" y2="150" stroke="#999"/>',
-        '<text x="34" y="154" text-anchor="end">0%</text>',
-        '<text x="34" y="34" text-anchor="end">60%</text>',
     ]
+    for tick in (0, 20, 40, 60):
+        y = 150 - tick / 60 * 120
+        parts.append(f'<text x="34" y="{y + 4:.0f}" text-anchor="end">{tick}%</text>')
+        if tick:
+            parts.append(
+                f'<line x1="38" y1="{y:.0f}" x2="{width}" y2="{y:.0f}" stroke="#ddd"'
+                ' stroke-dasharray="2,3"/>'
+            )
     x = 44
     for f in families:
         start = x
         for site in data.sites:
+            initial = str(escape(site[:1]))
+            parts.append(
+                f'<text x="{x + bar + gap / 2:.0f}" y="160" text-anchor="middle"'
+                f' font-size="9">{initial}</text>'
+            )
             for polarity in ("barrier", "prerequisite"):
                 share = data.family_polarity[(f["id"], polarity)][site]["share"]
                 h = min(120, share / 0.6 * 120)
@@ -75,13 +123,9 @@ def family_chart(data: ReportData, families: list[dict[str, Any]]) -> Markup:
                 x += bar + gap
         mid = (start + x) / 2
         name = str(escape(f["id"].capitalize()))
-        parts.append(f'<text x="{mid:.0f}" y="168" text-anchor="middle">{name}</text>')
+        parts.append(f'<text x="{mid:.0f}" y="176" text-anchor="middle">{name}</text>')
         x += group_gap
-    order = str(escape(", ".join(data.sites)))
-    parts.append(
-        f'<text x="44" y="186">Bars per site in order: {order}; orange barrier, purple '
-        "prerequisite</text></svg>"
-    )
+    parts.append("</svg>")
     return Markup("".join(parts))
 
 
@@ -121,6 +165,9 @@ def render(
         data=data,
         families=families,
         family_chart=family_chart(data, families),
+        site_topics=site_topics(themes),
+        weak_match=WEAK_MATCH,
+        min_present=MIN_PRESENT,
         themes=themes,
         agreements=agreements,
         quoted_codes={code for code, _ in data.quotes},
