@@ -225,7 +225,9 @@ def make_report(
     links = []
     for a in agreements_done:
         page = folder / f"agreement-{a.name}.html"
-        page.write_text(render_audit(a.result, generated=generated), encoding="utf-8")
+        page.write_text(
+            render_audit(a.result, generated=generated, back="index.html"), encoding="utf-8"
+        )
         written.append(page)
         kappa = "cohen_kappa" if len(a.result["coders"]) == 2 else "fleiss_kappa"
         pooled = a.result["overall"]["pooled"]

@@ -28,7 +28,9 @@ def landis_koch(value: float | None) -> str:
     return "poor"
 
 
-def render_audit(result: dict, *, threshold: float = 0.6, generated: str | None = None) -> str:
+def render_audit(
+    result: dict, *, threshold: float = 0.6, generated: str | None = None, back: str | None = None
+) -> str:
     """The audit as one self-contained HTML page (no scripts, no external files)."""
     coders = [c["name"] for c in result["coders"]]
     kappa = "cohen_kappa" if len(coders) == 2 else "fleiss_kappa"
@@ -53,6 +55,7 @@ def render_audit(result: dict, *, threshold: float = 0.6, generated: str | None 
             band=landis_koch,
             bands=BANDS,
             version=__version__,
+            back=back,
             generated=generated or datetime.now(UTC).isoformat(timespec="seconds"),
         )
     )

@@ -17,5 +17,13 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["num"] = lambda v, digits=2: "–" if v is None else f"{v:.{digits}f}"
+    env.filters["num"] = number
     return env
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    """A figure to ``digits`` places; '–' for none, and never '-0.00'."""
+    if value is None:
+        return "–"
+    text = f"{value:.{digits}f}"
+    return text.lstrip("-") if float(text) == 0 else text

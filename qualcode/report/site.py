@@ -22,7 +22,7 @@ from qualcode.report.data import (
     WEAK_MATCH,
     ReportData,
 )
-from qualcode.report.env import environment
+from qualcode.report.env import environment, number
 
 # Colour-blind-safe diverging pair (ColorBrewer PuOr): orange for barriers, purple for
 # prerequisites; the share sets the strength, and the number is always printed too.
@@ -72,7 +72,7 @@ def pct(share: float | None) -> str:
 
 
 def num(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
+    return number(value)
 
 
 def slug(text: str) -> str:
