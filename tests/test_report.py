@@ -144,7 +144,7 @@ def test_docx_version(demo_run, tmp_path):
 def test_transcript_markup_is_escaped(qc, tmp_path):
     doc = tmp_path / "evil.txt"
     doc.write_text(
-        "---\nsite: <b>Bold site</b>\nparticipant: ANN-1\nrole: <img src=x onerror=alert(1)>\n---\n"
+        "---\nsite: <b>Bold site</b>\nparticipant: ANN <img src=x onerror=alert(1)>\nrole: <i>chair</i>\n---\n"
         "Interviewer: What gets in the way?\n\n"
         "Ann: The <script>alert('x')</script> pooled budget & the "
         "trust never met; nobody shares records with the council.\n\n"
