@@ -59,7 +59,7 @@ def parse_coders(text: str) -> list[str]:
     return specs
 
 
-def resolve(store: Store, spec: str) -> CoderCodings:
+def resolve(store: Store, spec: str, field: str = "--coders") -> CoderCodings:
     """Look a coder spec up in the store; an unknown one is an error listing those known."""
     match = _RUN.match(spec)
     if match:
@@ -70,7 +70,7 @@ def resolve(store: Store, spec: str) -> CoderCodings:
             (run_id,),
         ).fetchone()
         if row is None or (match.group(2) and row["name"] != match.group(2)):
-            raise InputError(None, f"no coding run {spec!r} in the project", field="--coders")
+            raise InputError(None, f"no coding run {spec!r} in the project", field=field)
         return _load(store, spec, row["name"], row["kind"], run_id, row["parameters"])
     if spec == "machine":
         row = store.execute(
@@ -90,7 +90,7 @@ def resolve(store: Store, spec: str) -> CoderCodings:
             None,
             f"no coder {spec!r} in the project (coders: {', '.join(known) or 'none'}; also "
             "'machine' for the latest machine run, or run:N)",
-            field="--coders",
+            field=field,
         )
     if row["kind"] == "human":
         return _load(store, spec, spec, "human", None, None)
@@ -100,7 +100,7 @@ def resolve(store: Store, spec: str) -> CoderCodings:
         (spec,),
     ).fetchone()
     if latest is None:
-        raise InputError(None, f"coder {spec!r} has no finished run", field="--coders")
+        raise InputError(None, f"coder {spec!r} has no finished run", field=field)
     return _load(store, spec, spec, "machine", latest["id"], latest["parameters"])
 
 

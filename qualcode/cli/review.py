@@ -11,6 +11,7 @@ import click
 from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, highlight, project
 from qualcode.coding.project import resolve_codebook
 from qualcode.coding.review import Item, ReviewSession
+from qualcode.errors import EmptyCorpusError
 
 HELP = """\
   y            accept every suggestion (and any codes you added), next segment
@@ -51,6 +52,10 @@ def command(ctx, coder, site, document, code, width) -> None:
         )
         _complete_with(session.completions())
         total = session.remaining()
+        if not store.execute("SELECT 1 FROM segments WHERE is_interviewer = 0 LIMIT 1").fetchone():
+            raise EmptyCorpusError(
+                "no respondent segments in the project; ingest transcripts first"
+            )
         if not total:
             click.echo(f"Nothing to review: {coder} has coded every segment in this selection.")
             return

@@ -107,7 +107,7 @@ def build(store: Store, codebook: Codebook, coder: str | None = None) -> ReportD
     units = _segments(store)
     if not units:
         raise EmptyCorpusError("no respondent segments in the project; ingest transcripts first")
-    who = resolve(store, coder or default_coder(store))
+    who = resolve(store, coder or default_coder(store), field="--coder")
     coder_id = store.execute("SELECT id FROM coders WHERE name = ?", (who.name,)).fetchone()[0]
     codings = _codings(store, coder_id, who.run_id)
     sites = sorted({u["site"] for u in units})
