@@ -13,5 +13,10 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+# A machine whose pip is configured with a local wheel folder (as CI is) installs the CPU
+# wheel from there; anywhere else, from PyTorch's CPU index (PyPI's Linux build is the CUDA one).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-index "torch==2.13.0" \
+    2>/dev/null \
+    || .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+        --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"

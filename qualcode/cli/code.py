@@ -34,8 +34,8 @@ def command(ctx, coder, codebook, site, threshold, spacy_model) -> None:
 
     The model and hybrid coders train first (a few seconds, deterministic) on the human codings
     named by the project's last `qualcode train --from CODER`, or else on the codings the
-    codebook names (for the shipped codebook, the demo corpus's adjudicated gold). Interviewer
-    turns are never coded. Earlier runs are kept.
+    codebook names (for the shipped codebook, the adjudicated gold of the demo corpus and of the
+    training quotes). Interviewer turns are never coded. Earlier runs are kept.
 
     \b
     Example:
