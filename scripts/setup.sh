@@ -13,10 +13,16 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-# A machine whose pip is configured with a local wheel folder (as CI is) installs the CPU
-# wheel from there; anywhere else, from PyTorch's CPU index (PyPI's Linux build is the CUDA one).
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-index "torch==2.13.0" \
-    2>/dev/null \
-    || .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+# Where pip is configured with a local folder holding the CPU wheel (as on CI), a plain install
+# picks it; anywhere else torch comes from PyTorch's CPU index, since PyPI's Linux build is the
+# multi-GB CUDA one.
+probe="$(mktemp -d)"
+if .venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps --no-index \
+    "torch==2.13.0" -d "$probe" >/dev/null 2>&1; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+else
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check \
         --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
+fi
+rm -rf "$probe"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
