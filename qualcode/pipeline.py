@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -166,20 +167,24 @@ REFERENCE_NAMES = ("gold", "consensus", "adjudicated")
 
 
 def themes(store: Store, codebook, report, progress=None) -> tuple[int | None, bool]:
-    """Topics over the whole corpus (default settings), unless a themes run already covers
-    these documents. Returns the run and whether it is new."""
+    """Topics over the whole corpus and per site (default settings), unless themes runs
+    already cover these documents. Returns the whole-corpus run and whether it is new."""
     from qualcode.themes import Options, discover
+    from qualcode.themes.results import latest_by_grouping
 
-    latest = store.execute(
-        "SELECT max(id) FROM runs WHERE command = 'themes' AND status = 'finished'"
-    ).fetchone()[0]
+    latest = latest_by_grouping(store)
     changed = bool(report.added or report.replaced or report.withdrawn)
-    if latest is not None and not changed:
-        return latest, False
+    if None in latest and "site" in latest and not changed:
+        return latest[None], False
     try:
-        return discover(store, codebook, Options(), progress=progress).run_id, True
+        overall = discover(store, codebook, Options(), progress=progress).run_id
     except EmptyCorpusError:
         return None, False
+    sites = store.execute("SELECT count(DISTINCT site) FROM documents").fetchone()[0]
+    if sites > 1:
+        with contextlib.suppress(EmptyCorpusError):  # every site too small to model alone
+            discover(store, codebook, Options(by="site"), progress=progress)
+    return overall, True
 
 
 @dataclass(slots=True)
@@ -242,10 +247,12 @@ def make_report(
                 "href": page.name,
             }
         )
-    themes_run = store.execute(
-        "SELECT max(id) FROM runs WHERE command = 'themes' AND status = 'finished'"
-    ).fetchone()[0]
+    latest_themes = theme_results.latest_by_grouping(store)
+    themes_run = latest_themes.get(None)
     themes = theme_results.load(store, themes_run) if themes_run else []
+    site_themes = (
+        theme_results.load(store, latest_themes["site"]) if "site" in latest_themes else []
+    )
     runs = [
         dict(r)
         for r in store.execute(
@@ -255,7 +262,13 @@ def make_report(
         )
     ]
     html = report_site.render(
-        data, themes=themes, agreements=links, runs=runs, templates=templates, generated=generated
+        data,
+        themes=themes,
+        site_themes=site_themes,
+        agreements=links,
+        runs=runs,
+        templates=templates,
+        generated=generated,
     )
     index = folder / "index.html"
     index.write_text(html, encoding="utf-8")

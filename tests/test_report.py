@@ -46,6 +46,7 @@ def test_the_report_has_every_section_and_nothing_external(demo_run):
     assert not re.search(r'(src|href)="(https?:)?//', html)  # no CDN, nothing to fetch
     assert "<svg" in html
     assert "@media print" in html
+    assert "<h3>Per site</h3>" in html  # a topic model per site, from `run`
     for site in ("Brannock", "Eddon Vale", "Hollinsford", "Saltmere"):
         assert f'<th scope="row">{site}</th>' in html
     # the agreement summary links to audit pages that sit beside the report

@@ -29,6 +29,21 @@ def latest_run(store: Store, run_id: int | None = None) -> int:
     return int(row[0])
 
 
+def latest_by_grouping(store: Store) -> dict[str | None, int]:
+    """The latest finished themes run of each grouping (None: the whole corpus; 'site', ...),
+    counting only runs over the whole project (no --site filter)."""
+    out: dict[str | None, int] = {}
+    for row in store.execute(
+        "SELECT id, parameters FROM runs WHERE command = 'themes' AND status = 'finished'"
+        " ORDER BY id DESC"
+    ):
+        params = json.loads(row["parameters"])
+        if params.get("site"):
+            continue
+        out.setdefault(params.get("by"), int(row["id"]))
+    return out
+
+
 def load(store: Store, run_id: int) -> list[dict[str, Any]]:
     """Every topic model of a run, each with its topics (quotes filled in from segments)."""
     models = []
