@@ -152,7 +152,7 @@ def build(store: Store, codebook: Codebook, coder: str | None = None) -> ReportD
         family_matrix=family_matrix,
         family_polarity=family_polarity,
         side_by_side=_side_by_side(codes, sites, matrix),
-        scorecard=_scorecard(codebook, codes, sites, matrix),
+        scorecard=_scorecard(codebook, codes, sites, by_site, matrix),
         quotes=_quotes(codes, sites, by_site, codings),
         breakdown={
             key: _breakdown(units, key, families, codebook) for key in ("tier", "stakeholder_group")
@@ -268,26 +268,43 @@ def _side_by_side(codes, sites, matrix) -> dict[str, dict[str, list[dict[str, An
     return out
 
 
-def _scorecard(codebook, codes, sites, matrix) -> list[dict[str, Any]]:
-    """Per prerequisite and site: present (evidenced), missing (its barrier raised instead),
-    or not discussed."""
+def _paired_barriers(codebook: Codebook, code_id: str) -> list[str]:
+    """Every barrier that answers a prerequisite: its own pair, and each barrier naming it."""
+    out = []
+    own = codebook.codes[code_id].pair
+    if own and codebook.codes[own].polarity == "barrier":
+        out.append(own)
+    out += [
+        c.id
+        for c in codebook.codable
+        if c.pair == code_id and c.polarity == "barrier" and c.id not in out
+    ]
+    return out
+
+
+def _scorecard(codebook, codes, sites, by_site, matrix) -> list[dict[str, Any]]:
+    """Per prerequisite and site: present (evidenced), missing (its barriers raised instead),
+    or not discussed. A prerequisite answers every barrier paired with it (secure funding
+    answers both budget constraints and short-term funding)."""
     rows = []
     for c in codes:
         if c["polarity"] != "prerequisite":
             continue
-        barrier = codebook.paired_barrier(c["id"])
+        barriers = _paired_barriers(codebook, c["id"])
         cells = {}
         for site in sites:
             present = matrix[c["id"]][site]["n"]
-            missing = matrix[barrier][site]["n"] if barrier in matrix else 0
+            missing = sum(1 for u in by_site[site] if u["codes"] & set(barriers))
             if present >= MIN_PRESENT and present >= missing:
                 state = "present"
             elif missing:
                 state = "missing"
+            elif present:
+                state = "too little to say"
             else:
                 state = "not discussed"
             cells[site] = {"state": state, "present": present, "missing": missing}
-        rows.append(c | {"barrier": barrier, "cells": cells})
+        rows.append(c | {"barriers": barriers, "cells": cells})
     return rows
 
 
