@@ -47,6 +47,8 @@ def test_the_report_has_every_section_and_nothing_external(demo_run):
     assert "<svg" in html
     assert "@media print" in html
     assert "<h3>Per site</h3>" in html  # a topic model per site, from `run`
+    # a prerequisite is weighed against every barrier paired with it
+    assert "against: Budget constraints, Short-term funding" in html
     for site in ("Brannock", "Eddon Vale", "Hollinsford", "Saltmere"):
         assert f'<th scope="row">{site}</th>' in html
     # the agreement summary links to audit pages that sit beside the report
