@@ -49,6 +49,7 @@ def test_the_report_has_every_section_and_nothing_external(demo_run):
     assert "<h3>Per site</h3>" in html  # a topic model per site, from `run`
     # a prerequisite is weighed against every barrier paired with it
     assert "against: Budget constraints, Short-term funding" in html
+    assert '<th scope="row">Saltmere: strategic</th>' in html  # tiers within each site
     for site in ("Brannock", "Eddon Vale", "Hollinsford", "Saltmere"):
         assert f'<th scope="row">{site}</th>' in html
     # the agreement summary links to audit pages that sit beside the report

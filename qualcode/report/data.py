@@ -119,6 +119,7 @@ def build(store: Store, codebook: Codebook, coder: str | None = None) -> ReportD
     by_site = defaultdict(list)
     for u in units:
         u["codes"] = {c["code"] for c in codings.get(u["id"], []) if c["code"] in known}
+        u["site_tier"] = f"{u['site']}: {u['tier'] or '(none)'}"
         by_site[u["site"]].append(u)
     overview, caveats = _overview(units, sites, by_site)
     matrix = _matrix(codes, sites, by_site, lambda u, code: code in u["codes"])
@@ -155,7 +156,8 @@ def build(store: Store, codebook: Codebook, coder: str | None = None) -> ReportD
         scorecard=_scorecard(codebook, codes, sites, by_site, matrix),
         quotes=_quotes(codes, sites, by_site, codings),
         breakdown={
-            key: _breakdown(units, key, families, codebook) for key in ("tier", "stakeholder_group")
+            key: _breakdown(units, key, families, codebook)
+            for key in ("tier", "stakeholder_group", "site_tier")
         },
         cooccurrence=_cooccurrence(units, codebook),
         distinctive=_distinctive(codes, sites, matrix),
