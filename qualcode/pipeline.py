@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qualcode.agreement import Options, audit
+from qualcode.agreement import Options, audit, kappa_name
 from qualcode.coding.project import (
     CodeReport,
     ImportReport,
@@ -20,6 +20,8 @@ from qualcode.coding.project import (
 from qualcode.errors import EmptyCorpusError, InputError
 from qualcode.ingest import IngestReport, ingest
 from qualcode.store import Store, open_or_create
+from qualcode.store.queries import latest_machine_run
+from qualcode.types import REFERENCE_CODERS
 
 PROJECT_FILE = "qualcode.db"
 
@@ -126,16 +128,12 @@ def agreements(
     humans = sorted(codings)
     if not humans:
         return []
-    reference = next((h for h in humans if h in REFERENCE_NAMES), humans[0])
+    reference = next((h for h in humans if h in REFERENCE_CODERS), humans[0])
     others = [h for h in humans if h != reference] if len(humans) > 2 else humans
     pairs: list[tuple[str, str, list[str]]] = []
     if len(others) >= 2:
         pairs.append(("human", "Human coders", others))
-    machine = store.execute(
-        "SELECT r.id, r.parameters FROM runs r JOIN coders k ON k.name = r.coder"
-        " WHERE k.kind = 'machine' AND r.command = 'code' AND r.status = 'finished'"
-        " ORDER BY r.id DESC LIMIT 1"
-    ).fetchone()
+    machine = latest_machine_run(store)
     if machine is not None:
         pairs.append(("machine", "Human reference and machine", [reference, "machine"]))
     out = []
@@ -161,9 +159,6 @@ def agreements(
         ]
         out.append(Agreement(f"{title}: {', '.join(names)}", result, page, in_sample, name))
     return out
-
-
-REFERENCE_NAMES = ("gold", "consensus", "adjudicated")
 
 
 def themes(store: Store, codebook, report, progress=None) -> tuple[int | None, bool]:
@@ -207,10 +202,7 @@ def make_report(
 ) -> ReportFiles:
     """Write the site-comparison report: index.html, the agreement pages it links to, and
     codings.csv, themes.csv and matrix.csv beside it (report.docx too if asked)."""
-    import csv
-    import io
-
-    from qualcode.coding.project import EXPORT_COLUMNS, export_rows
+    from qualcode.coding.project import codings_csv, export_rows
     from qualcode.report import data as report_data
     from qualcode.report import render_audit
     from qualcode.report import site as report_site
@@ -234,7 +226,7 @@ def make_report(
             render_audit(a.result, generated=generated, back="index.html"), encoding="utf-8"
         )
         written.append(page)
-        kappa = "cohen_kappa" if len(a.result["coders"]) == 2 else "fleiss_kappa"
+        kappa = kappa_name(len(a.result["coders"]))
         pooled = a.result["overall"]["pooled"]
         links.append(
             {
@@ -274,20 +266,9 @@ def make_report(
     index.write_text(html, encoding="utf-8")
     written.append(index)
     rows = export_rows(store, coder=data.coder["coder"])
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        writer.writerow([json.dumps(row[c]) if c == "evidence" else row[c] for c in EXPORT_COLUMNS])
-    (folder / "codings.csv").write_text(buffer.getvalue(), encoding="utf-8")
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, theme_results.EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in theme_results.export_rows(themes, themes_run) if themes_run else []:
-        writer.writerow(
-            {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()}
-        )
-    (folder / "themes.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    (folder / "codings.csv").write_text(codings_csv(rows), encoding="utf-8")
+    topics = theme_results.export_rows(themes, themes_run) if themes_run else []
+    (folder / "themes.csv").write_text(theme_results.themes_csv(topics), encoding="utf-8")
     (folder / "matrix.csv").write_text(report_site.matrix_csv(data), encoding="utf-8")
     written += [folder / n for n in ("codings.csv", "themes.csv", "matrix.csv")]
     if docx:

@@ -70,3 +70,23 @@ def yaml_problem(exc: Exception, first_line: int = 1) -> tuple[str, int | None]:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     return problem, (mark.line + first_line if mark is not None else None)
+
+
+def marked_pieces(text: str, spans) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, marked) runs, overlapping or touching spans merged; for
+    showing evidence highlighted on a terminal or in HTML."""
+    merged: list[list[int]] = []
+    for start, end in sorted((a, b) for a, b in spans if 0 <= a < b):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    pieces, pos = [], 0
+    for start, end in merged:
+        if start > pos:
+            pieces.append((text[pos:start], False))
+        pieces.append((text[start:end], True))
+        pos = end
+    if pos < len(text):
+        pieces.append((text[pos:], False))
+    return pieces

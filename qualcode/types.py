@@ -11,6 +11,8 @@ from typing import Any
 
 TIERS = ("strategic", "operational", "frontline", "user")
 CONSENT_VALUES = ("given", "pending", "withdrawn")
+# Names of an adjudicated human coder: the reference for audits, themes and the report.
+REFERENCE_CODERS = ("gold", "consensus", "adjudicated")
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from qualcode.errors import InputError
 from qualcode.store import Store
+from qualcode.store.queries import latest_machine_run
 
 _RUN = re.compile(r"^(?:run:|#)(\d+)$|^(.+)@(\d+)$")
 
@@ -73,16 +74,12 @@ def resolve(store: Store, spec: str, field: str = "--coders") -> CoderCodings:
             raise InputError(None, f"no coding run {spec!r} in the project", field=field)
         return _load(store, spec, row["name"], row["kind"], run_id, row["parameters"])
     if spec == "machine":
-        row = store.execute(
-            "SELECT r.id, r.parameters, k.name FROM runs r JOIN coders k ON k.name = r.coder"
-            " WHERE k.kind = 'machine' AND r.command = 'code' AND r.status = 'finished'"
-            " ORDER BY r.id DESC LIMIT 1"
-        ).fetchone()
+        row = latest_machine_run(store)
         if row is None:
             raise InputError(
                 None, "no machine coding in the project yet; run 'qualcode code'", field="--coders"
             )
-        return _load(store, spec, row["name"], "machine", row["id"], row["parameters"])
+        return _load(store, spec, row["coder"], "machine", row["id"], row["parameters"])
     row = store.execute("SELECT id, name, kind FROM coders WHERE name = ?", (spec,)).fetchone()
     if row is None:
         known = [r[0] for r in store.execute("SELECT name FROM coders ORDER BY name")]

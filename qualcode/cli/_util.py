@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from qualcode.errors import QualcodeError
 from qualcode.store import Store, open_project
+from qualcode.textio import marked_pieces
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -88,17 +89,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def highlight(text: str, spans: list[tuple[int, int]], color: bool) -> str:
     """Mark evidence spans: bold and underlined on a terminal, [[...]] elsewhere."""
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out, pos = [], 0
-    for start, end in merged:
-        out.append(text[pos:start])
-        piece = text[start:end]
-        out.append(click.style(piece, bold=True, underline=True) if color else f"[[{piece}]]")
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
+    return "".join(
+        (click.style(piece, bold=True, underline=True) if color else f"[[{piece}]]")
+        if marked
+        else piece
+        for piece, marked in marked_pieces(text, spans)
+    )

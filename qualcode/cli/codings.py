@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 import textwrap
@@ -14,6 +12,7 @@ import click
 from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, highlight, project
 from qualcode.coding.project import (
     EXPORT_COLUMNS,
+    codings_csv,
     export_rows,
     import_codings,
     resolve_codebook,
@@ -84,22 +83,18 @@ def export(ctx, fmt, coder, all_runs, output) -> None:
     """
     with project(ctx) as store, error_boundary():
         rows = export_rows(store, coder=coder, all_runs=all_runs)
-    out = io.StringIO()
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(EXPORT_COLUMNS)
-        for row in rows:
-            writer.writerow(
-                [json.dumps(row[c]) if c == "evidence" else row[c] for c in EXPORT_COLUMNS]
-            )
+        text = codings_csv(rows)
     else:
-        for row in rows:
-            out.write(json.dumps({c: row[c] for c in EXPORT_COLUMNS}, ensure_ascii=False) + "\n")
+        text = "".join(
+            json.dumps({c: row[c] for c in EXPORT_COLUMNS}, ensure_ascii=False) + "\n"
+            for row in rows
+        )
     if output:
-        Path(output).write_text(out.getvalue(), encoding="utf-8")
+        Path(output).write_text(text, encoding="utf-8")
         click.echo(f"Wrote {len(rows)} codings to {output}.")
     else:
-        click.echo(out.getvalue(), nl=False)
+        click.echo(text, nl=False)
 
 
 @command.command("show")

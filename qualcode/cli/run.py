@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from qualcode.agreement import kappa_name
 from qualcode.cli._util import error_boundary, progress_bar
 from qualcode.cli.ingest import print_report
 from qualcode.cli.status import site_table
@@ -87,7 +88,7 @@ def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
 def agreement_summary(agreement: Agreement) -> str:
     """A few lines: pooled and per-family kappa with intervals, and where the audit page is."""
     r = agreement.result
-    kappa = "cohen_kappa" if len(r["coders"]) == 2 else "fleiss_kappa"
+    kappa = kappa_name(len(r["coders"]))
     pooled = r["overall"]["pooled"]
 
     def fmt(row: dict) -> str:

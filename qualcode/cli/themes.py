@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import textwrap
@@ -220,17 +219,7 @@ def export(ctx, fmt, output, run_id) -> None:
     if fmt == "json":
         text = json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
     else:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, res.EXPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(
-                {
-                    k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
-                    for k, v in row.items()
-                }
-            )
-        text = buffer.getvalue()
+        text = res.themes_csv(rows)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"Wrote {len(rows)} topics to {output}.")

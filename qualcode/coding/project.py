@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -461,6 +463,16 @@ _LATEST = (
     "(k.kind = 'human' OR c.run_id = (SELECT max(c2.run_id) FROM codings c2"
     " WHERE c2.coder_id = c.coder_id))"
 )
+
+
+def codings_csv(rows: list[dict[str, Any]]) -> str:
+    """Export rows as CSV text with the EXPORT_COLUMNS header; evidence as JSON."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        writer.writerow([json.dumps(row[c]) if c == "evidence" else row[c] for c in EXPORT_COLUMNS])
+    return out.getvalue()
 
 
 def export_rows(

@@ -61,19 +61,13 @@ class ReviewSession:
             raise InputError(
                 None, f"{coder!r} is a machine coder; review as a person", field="--coder"
             )
-        self.machine_run = self._latest_machine_run()
+        latest = q.latest_machine_run(store)
+        self.machine_run = None if latest is None else int(latest["id"])
         self.queue = self._queue(site, document, code)
         self.run_id: int | None = None
         self.done: list[int] = []  # segments decided in this session, in order (for undo)
 
     # -- what to show ------------------------------------------------------------------------
-
-    def _latest_machine_run(self) -> int | None:
-        row = self.store.execute(
-            "SELECT r.id FROM runs r JOIN coders k ON k.name = r.coder WHERE k.kind = 'machine'"
-            " AND r.command = 'code' AND r.status = 'finished' ORDER BY r.id DESC LIMIT 1"
-        ).fetchone()
-        return None if row is None else int(row["id"])
 
     def _queue(self, site: str | None, document: str | None, code: str | None) -> list[int]:
         sql = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from qualcode import __version__
+from qualcode.agreement import kappa_name
 from qualcode.report.env import environment
 
 # Landis and Koch (1977), "The measurement of observer agreement for categorical data",
@@ -33,7 +34,7 @@ def render_audit(
 ) -> str:
     """The audit as one self-contained HTML page (no scripts, no external files)."""
     coders = [c["name"] for c in result["coders"]]
-    kappa = "cohen_kappa" if len(coders) == 2 else "fleiss_kappa"
+    kappa = kappa_name(len(coders))
 
     def order(row: dict) -> tuple:
         value = row[kappa]

@@ -18,12 +18,13 @@ from qualcode.agreement.coders import resolve
 from qualcode.codebook import Codebook
 from qualcode.errors import EmptyCorpusError
 from qualcode.store import Store
+from qualcode.textio import marked_pieces
+from qualcode.types import REFERENCE_CODERS
 
 TOP_ITEMS = 5  # strengths and weaknesses per site
 QUOTES_PER_CELL = 3
 MIN_PRESENT = 2  # segments before the scorecard calls a prerequisite present
 WEAK_MATCH = 0.5  # machine quotes below this confidence are marked as weak matches
-REFERENCE_CODERS = ("gold", "consensus", "adjudicated")
 
 
 def default_coder(store: Store) -> str:
@@ -336,7 +337,9 @@ def _quotes(codes, sites, by_site, codings) -> dict[tuple[str, str], list[dict[s
                         "tier": u["tier"],
                         "site": site,
                         "confidence": confidence,
-                        "pieces": highlight_pieces(u["text"], evidence),
+                        "pieces": marked_pieces(
+                            u["text"], [(e["start"], e["end"]) for e in evidence]
+                        ),
                     }
                 )
                 if len(chosen) >= QUOTES_PER_CELL:
@@ -344,26 +347,6 @@ def _quotes(codes, sites, by_site, codings) -> dict[tuple[str, str], list[dict[s
             if chosen:
                 out[(c["id"], site)] = chosen
     return out
-
-
-def highlight_pieces(text: str, evidence: list[dict]) -> list[tuple[str, bool]]:
-    """The text cut into (piece, is_evidence) runs, for the template to escape and mark."""
-    spans = sorted((e["start"], e["end"]) for e in evidence if 0 <= e["start"] < e["end"])
-    merged: list[list[int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    pieces, pos = [], 0
-    for start, end in merged:
-        if start > pos:
-            pieces.append((text[pos:start], False))
-        pieces.append((text[start:end], True))
-        pos = end
-    if pos < len(text):
-        pieces.append((text[pos:], False))
-    return pieces
 
 
 def _breakdown(units, key: str, families, codebook) -> list[dict[str, Any]]:

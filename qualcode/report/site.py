@@ -71,10 +71,6 @@ def pct(share: float | None) -> str:
     return "–" if share is None else f"{share:.0%}"
 
 
-def num(value: float | None) -> str:
-    return number(value)
-
-
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
 
@@ -177,7 +173,7 @@ def render(
         generated=generated or datetime.now(UTC).isoformat(timespec="seconds"),
         heat=heat,
         pct=pct,
-        num=num,
+        num=number,
         top_items=TOP_ITEMS,
         quotes_per_cell=QUOTES_PER_CELL,
     )

@@ -40,6 +40,15 @@ def start_run(
     return int(cur.lastrowid)
 
 
+def latest_machine_run(store: Store) -> Any:
+    """The latest finished coding run of any machine coder (id, coder, parameters), or None."""
+    return store.execute(
+        "SELECT r.id, r.coder, r.parameters FROM runs r JOIN coders k ON k.name = r.coder"
+        " WHERE k.kind = 'machine' AND r.command = 'code' AND r.status = 'finished'"
+        " ORDER BY r.id DESC LIMIT 1"
+    ).fetchone()
+
+
 def finish_run(store: Store, run_id: int) -> None:
     store.execute(
         "UPDATE runs SET finished_at = ?, status = 'finished' WHERE id = ?", (now(), run_id)

@@ -27,9 +27,9 @@ from qualcode.store import queries as q
 from qualcode.themes.model import MIN_DOCUMENTS, default_min_topic_size, embed, topic_model
 from qualcode.themes.quality import npmi_coherence, topic_diversity
 from qualcode.themes.text import STOP_WORDS, clean, proper_nouns, sentences
+from qualcode.types import REFERENCE_CODERS
 
 GROUPINGS = ("site", "stakeholder_group", "tier")
-REFERENCE_CODERS = ("gold", "consensus", "adjudicated")
 # A topic is explained by the codebook when a code (or a family) is on a good share of its
 # segments and clearly more often than in the corpus as a whole; otherwise, or when few of its
 # segments carry any code, it is an emergent-theme candidate.
@@ -126,11 +126,7 @@ def reference_codes(store: Store, coder: str | None) -> tuple[str | None, dict[i
         coder = next((n for n in REFERENCE_CODERS if n in names), None)
     run_id = None
     if coder is None:
-        latest = store.execute(
-            "SELECT r.id, r.coder FROM runs r JOIN coders k ON k.name = r.coder"
-            " WHERE k.kind = 'machine' AND r.command = 'code' AND r.status = 'finished'"
-            " ORDER BY r.id DESC LIMIT 1"
-        ).fetchone()
+        latest = q.latest_machine_run(store)
         if latest is None:
             return None, {}
         coder, run_id = latest["coder"], latest["id"]

@@ -3,6 +3,8 @@ the YAML fragment of suggested codes."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from typing import Any
@@ -136,6 +138,21 @@ def export_rows(models: list[dict[str, Any]], run_id: int) -> list[dict[str, Any
                 }
             )
     return rows
+
+
+def themes_csv(rows: list[dict[str, Any]]) -> str:
+    """Topic rows as CSV text (EXPORT_COLUMNS); lists and mappings as JSON."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {
+                k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
+                for k, v in row.items()
+            }
+        )
+    return out.getvalue()
 
 
 def suggested_codes(models: list[dict[str, Any]], family: str = "emergent") -> str:
