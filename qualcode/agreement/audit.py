@@ -23,6 +23,7 @@ from qualcode.agreement.coders import CoderCodings, parse_coders, resolve
 from qualcode.codebook import Codebook
 from qualcode.errors import EmptyCorpusError, UnknownCodeError
 from qualcode.store import Store
+from qualcode.store.queries import respondent_units
 
 NONE_CODE = "(none)"
 CI_STATISTICS = {"kappa_ci": None, "alpha_ci": "krippendorff_alpha"}
@@ -102,19 +103,7 @@ def select_codes(codebook: Codebook, wanted: Sequence[str], who: list[CoderCodin
 
 
 def _segments(store: Store, options: Options) -> dict[int, Any]:
-    sql = (
-        'SELECT s.id, s.document_id, d.path AS document, d.site, s.speaker, s.start, s."end",'
-        " s.text, length(d.text) AS document_length FROM segments s"
-        " JOIN documents d ON d.id = s.document_id WHERE s.is_interviewer = 0"
-    )
-    args: list[Any] = []
-    if options.site:
-        sql += " AND d.site = ?"
-        args.append(options.site)
-    if options.document:
-        sql += " AND (d.path = ? OR d.path LIKE ?)"
-        args += [options.document, f"%/{options.document}"]
-    rows = store.execute(sql, tuple(args)).fetchall()
+    rows = respondent_units(store, options.site, options.document)
     if not rows:
         where = ", ".join(
             f"{k} {v!r}" for k, v in (("site", options.site), ("document", options.document)) if v
@@ -346,7 +335,12 @@ def _character_tables(
     by_document: dict[int, list[int]] = {}
     for u in units:
         by_document.setdefault(segments[u]["document_id"], []).append(u)
-    lengths = {d: int(segments[us[0]]["document_length"]) for d, us in by_document.items()}
+    marks = ",".join("?" * len(by_document))
+    lengths = dict(
+        store.execute(
+            f"SELECT id, length(text) FROM documents WHERE id IN ({marks})", tuple(by_document)
+        ).fetchall()
+    )
     names = {d: segments[us[0]]["document"] for d, us in by_document.items()}
     rows, documents, totals = [], [], []
     for code in codes:

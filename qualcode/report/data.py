@@ -18,6 +18,7 @@ from qualcode.agreement.coders import resolve
 from qualcode.codebook import Codebook
 from qualcode.errors import EmptyCorpusError
 from qualcode.store import Store
+from qualcode.store.queries import respondent_units
 from qualcode.textio import marked_pieces
 from qualcode.types import REFERENCE_CODERS
 
@@ -64,21 +65,11 @@ class ReportData:
 
 
 def _segments(store: Store) -> list[dict[str, Any]]:
-    rows = [
-        dict(r)
-        for r in store.execute(
-            "SELECT s.id, s.text, s.speaker, d.path AS document, d.format,"
-            " coalesce(d.site, '(no site)') AS site,"
-            " coalesce(p.pseudonym, dp.pseudonym, s.speaker) AS participant,"
-            " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
-            " coalesce(p.tier, dp.tier) AS tier, coalesce(p.role, dp.role) AS role, s.words"
-            " FROM segments s JOIN documents d ON d.id = s.document_id"
-            " LEFT JOIN participants p ON p.id = s.participant_id"
-            " LEFT JOIN participants dp ON dp.id = d.participant_id"
-            " WHERE s.is_interviewer = 0 ORDER BY d.path, s.start"
-        )
-    ]
-    for r in rows:  # survey respondents are shown as such, not by their row ids
+    rows = respondent_units(store)
+    for r in rows:
+        r["site"] = r["site"] or "(no site)"
+        r["participant"] = r["participant"] or r["speaker"]
+        # survey respondents are shown as such, not by their row ids
         r["display"] = "survey respondent" if r["format"] == "csv" else r["participant"]
     return rows
 

@@ -49,6 +49,31 @@ def latest_machine_run(store: Store) -> Any:
     ).fetchone()
 
 
+def respondent_units(
+    store: Store, site: str | None = None, document: str | None = None
+) -> list[dict[str, Any]]:
+    """Respondent segments with their document and participant metadata, in document order;
+    ``document`` matches a path or its last part (``SAL-03.txt``)."""
+    sql = (
+        "SELECT s.id, s.document_id, d.path AS document, d.format, d.site, s.speaker, s.start,"
+        ' s."end", s.text, s.words, coalesce(p.pseudonym, dp.pseudonym) AS participant,'
+        " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
+        " coalesce(p.tier, dp.tier) AS tier, coalesce(p.role, dp.role) AS role"
+        " FROM segments s JOIN documents d ON d.id = s.document_id"
+        " LEFT JOIN participants p ON p.id = s.participant_id"
+        " LEFT JOIN participants dp ON dp.id = d.participant_id"
+        " WHERE s.is_interviewer = 0"
+    )
+    args: list[Any] = []
+    if site:
+        sql += " AND d.site = ?"
+        args.append(site)
+    if document:
+        sql += " AND (d.path = ? OR d.path LIKE ?)"
+        args += [document, f"%/{document}"]
+    return [dict(r) for r in store.execute(sql + " ORDER BY d.path, s.start", tuple(args))]
+
+
 def finish_run(store: Store, run_id: int) -> None:
     store.execute(
         "UPDATE runs SET finished_at = ?, status = 'finished' WHERE id = ?", (now(), run_id)

@@ -98,24 +98,6 @@ class ThemesRun:
     codes_from: str | None
 
 
-def segments(store: Store, site: str | None = None) -> list[dict[str, Any]]:
-    sql = (
-        "SELECT s.id, s.text, s.speaker, d.path AS document, d.site,"
-        " coalesce(p.pseudonym, dp.pseudonym) AS participant,"
-        " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
-        " coalesce(p.tier, dp.tier) AS tier, coalesce(p.role, dp.role) AS role"
-        " FROM segments s JOIN documents d ON d.id = s.document_id"
-        " LEFT JOIN participants p ON p.id = s.participant_id"
-        " LEFT JOIN participants dp ON dp.id = d.participant_id"
-        " WHERE s.is_interviewer = 0"
-    )
-    args: tuple = ()
-    if site:
-        sql += " AND d.site = ?"
-        args = (site,)
-    return [dict(r) for r in store.execute(sql + " ORDER BY d.path, s.start", args)]
-
-
 def reference_codes(store: Store, coder: str | None) -> tuple[str | None, dict[int, set[str]]]:
     """Codes per segment from ``coder``, else the adjudicated coder, else the latest machine run.
 
@@ -181,7 +163,7 @@ def discover(
     """Fit the topic models, store them as one ``themes`` run, and return what was found."""
     if options.by is not None and options.by not in GROUPINGS:
         raise InputError(None, f"cannot group by {options.by!r}", field="--by")
-    units = segments(store, options.site)
+    units = q.respondent_units(store, options.site)
     if not units:
         raise EmptyCorpusError(
             "no respondent segments"
