@@ -1,4 +1,4 @@
-"""HybridCoder: rules and model together, with per-code thresholds; the default coder."""
+"""HybridCoder: a family gate, then rules and model together for the code; the default coder."""
 
 from __future__ import annotations
 
@@ -9,18 +9,25 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from qualcode.codebook import Codebook
-from qualcode.coding.base import Assignment, segment_texts
+from qualcode.coding.base import Assignment, Evidence, segment_texts
+from qualcode.coding.concepts import concept_evidence
+from qualcode.coding.family import FamilyCoder
 from qualcode.coding.model import ModelCoder
 from qualcode.coding.rules import RuleCoder
 
 
 class HybridCoder(BaseEstimator):
-    """Combine a rule match and the model's probability for each code.
+    """Decide the families first, then the codes within them.
 
-    The score is a noisy-OR, ``1 - (1 - p_model) * (1 - rule_weight * rule_confidence)``: either
-    a confident model or a pattern match (not negated) can carry a code, and both together make
-    it surer. A code the model does not predict (too few examples) rests on its rules alone.
-    Per-code thresholds are tuned on out-of-fold scores when ``fit`` is given groups.
+    1. The family gate (``FamilyCoder``) scores whether the segment speaks to a barrier or
+       prerequisite of each family at all, with thresholds chosen out of source.
+    2. Each code's score is a noisy-OR of the rule match and the model's probability,
+       ``1 - (1 - p_model) * (1 - rule_weight * rule_confidence)``; a code the model does not
+       predict (too few examples) rests on its rules alone. Per-code thresholds are tuned on
+       out-of-fold scores when ``fit`` is given groups.
+    3. Within a family the gate passed, the codes over their threshold are given, or else the
+       family's best-scoring code; a family the gate did not pass gets no code. The confidence
+       is the geometric mean of the family's and the code's scores.
 
     Parameters
     ----------
@@ -32,6 +39,10 @@ class HybridCoder(BaseEstimator):
         Passed to the RuleCoder.
     threshold : float or None, default=None
         One threshold for every code instead of the tuned ones.
+    gate : bool, default=True
+        Use the family gate (False: every code over its threshold, as before the gate).
+    embedding : {"auto", "none", "minilm"}, default="auto"
+        Passed to the FamilyCoder.
     """
 
     def __init__(
@@ -44,6 +55,8 @@ class HybridCoder(BaseEstimator):
         use_codebook_examples=True,
         spacy_model=None,
         threshold=None,
+        gate=True,
+        embedding="auto",
         random_state=0,
     ):
         self.codebook = codebook
@@ -53,6 +66,8 @@ class HybridCoder(BaseEstimator):
         self.use_codebook_examples = use_codebook_examples
         self.spacy_model = spacy_model
         self.threshold = threshold
+        self.gate = gate
+        self.embedding = embedding
         self.random_state = random_state
 
     def _model(self) -> ModelCoder:
@@ -74,9 +89,14 @@ class HybridCoder(BaseEstimator):
         if groups is not None and len(set(groups)) >= 3:
             from qualcode.coding.evaluate import best_thresholds, out_of_fold
 
-            params = self.get_params()
+            params = {**self.get_params(), "gate": False}
             oof = out_of_fold(lambda: HybridCoder(**params), texts, list(labels), list(groups), 3)
             self.thresholds_ = best_thresholds(oof, list(labels), self.codes_)
+        self.family_ = None
+        if self.gate:
+            self.family_ = FamilyCoder(
+                self.codebook, embedding=self.embedding, random_state=self.random_state
+            ).fit(texts, labels, groups=groups)
         return self
 
     def _combine(self, probs: dict[str, float], rules: list[Assignment]) -> dict[str, float]:
@@ -110,18 +130,46 @@ class HybridCoder(BaseEstimator):
             batch = texts[start : start + 512]
             probs, x_word = self.model_.scores_and_words(batch)
             rules = self.rules_.predict(batch)
+            families = self.family_.predict_proba(batch) if self.family_ is not None else None
             for i, (p, r) in enumerate(zip(probs, rules, strict=True)):
                 scores = self._combine(p, r)
+                chosen = (
+                    self._gated(scores, families[i])
+                    if families is not None
+                    else {c: v for c, v in scores.items() if v >= self.threshold_for(c)}
+                )
                 by_code = {a.code: a for a in r}
-                chosen = []
-                for code, value in scores.items():
-                    if value < self.threshold_for(code):
-                        continue
+                assignments = []
+                for code, value in chosen.items():
                     evidence = list(by_code[code].evidence) if code in by_code else []
                     if code in self.model_.models_:
                         evidence += self.model_.evidence(batch[i], x_word[i], code, top=3)
-                    chosen.append(Assignment(code, round(value, 4), evidence))
-                results.append(sorted(chosen, key=lambda a: -a.confidence))
+                    if families is not None:
+                        family = self.codebook.codes[code].family
+                        evidence += [
+                            Evidence(a, b, f"{why} (family score {families[i][family]:.2f})")
+                            for a, b, why in concept_evidence(batch[i], family)
+                        ]
+                    assignments.append(Assignment(code, round(value, 4), evidence))
+                results.append(sorted(assignments, key=lambda a: -a.confidence))
             if progress:
                 progress(len(batch))
         return results
+
+    def _gated(self, scores: dict[str, float], families: dict[str, float]) -> dict[str, float]:
+        """Codes of the families the gate passed: those over their threshold, else the best."""
+        chosen: dict[str, float] = {}
+        for family, p_family in families.items():
+            if p_family < self.family_.threshold:
+                continue
+            in_family = {
+                c: v for c, v in scores.items() if self.codebook.codes[c].family == family
+            }
+            if not in_family:
+                continue
+            over = {c: v for c, v in in_family.items() if v >= self.threshold_for(c)}
+            if not over:
+                best = max(in_family, key=in_family.__getitem__)
+                over = {best: in_family[best]}
+            chosen.update({c: (v * p_family) ** 0.5 for c, v in over.items()})
+        return chosen

