@@ -42,7 +42,7 @@ from qualcode.coding.project import make_coder
 from qualcode.coding.training import Units, units_from_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from keyword_baseline import keyword_families  # noqa: E402
+from keyword_baseline import keyword_families
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT / "corpora"
@@ -180,8 +180,11 @@ class Bench:
                 pooled[kind][0].extend(truth)
                 pooled[kind][1].extend(predicted)
         rows = {kind: family_scores(*pooled[kind]) for kind in pooled}
-        table("== Out of domain: leave one source out (demo, quotes, prose), pooled", rows,
-              len(pooled["keywords"][0]))
+        table(
+            "== Out of domain: leave one source out (demo, quotes, prose), pooled",
+            rows,
+            len(pooled["keywords"][0]),
+        )
         self.expected["leave_one_source_out"] = {
             "units": len(pooled["keywords"][0]),
             "kappa": kappas(rows["hybrid"]) if "hybrid" in rows else None,
@@ -205,8 +208,11 @@ class Bench:
                 pooled[kind][0].extend(truth)
                 pooled[kind][1].extend(predicted)
         rows = {kind: family_scores(*pooled[kind]) for kind in pooled}
-        table("== Out of domain: leave one demo site out, pooled over the 4 sites", rows,
-              len(pooled["keywords"][0]))
+        table(
+            "== Out of domain: leave one demo site out, pooled over the 4 sites",
+            rows,
+            len(pooled["keywords"][0]),
+        )
 
     def curve(self, sizes=(0, 2, 5, 10), seed: int = 0) -> None:
         demo = self.data["demo"]
@@ -215,7 +221,7 @@ class Bench:
         for site in sorted({self._site_of(g) for g in demo.groups}):
             documents = sorted({g for g in demo.groups if self._site_of(g) == site})
             random.Random(f"{seed}-{site}").shuffle(documents)
-            test_docs = set(documents[max(sizes):])
+            test_docs = set(documents[max(sizes) :])
             test = subset(demo, lambda g, t=test_docs: g in t)
             truth = [families_of(y) for y in test.labels]
             for k in sizes:
@@ -227,9 +233,12 @@ class Bench:
                 results[k][0].extend(truth)
                 results[k][1].extend(trained("hybrid", self.codebook, train)(test.texts))
         rows = {f"+{k} docs": family_scores(*results[k]) for k in sizes}
-        table("== A site's own codings: hybrid trained on the other sources and sites plus k of "
-              "the site's documents, scored on its other documents (pooled over sites)", rows,
-              len(results[sizes[0]][0]))
+        table(
+            "== A site's own codings: hybrid trained on the other sources and sites plus k of "
+            "the site's documents, scored on its other documents (pooled over sites)",
+            rows,
+            len(results[sizes[0]][0]),
+        )
 
     def indomain(self, folds: int = 5) -> None:
         from qualcode.coding.project import cross_validate
@@ -241,8 +250,11 @@ class Bench:
         for kind in self.kinds:
             predicted, _ = cross_validate(kind, self.codebook, demo, folds=folds, extra=extra)
             rows[kind] = family_scores(truth, [families_of(p) for p in predicted])
-        table(f"== In domain (flattering): {folds}-fold CV by document on the demo corpus", rows,
-              len(truth))
+        table(
+            f"== In domain (flattering): {folds}-fold CV by document on the demo corpus",
+            rows,
+            len(truth),
+        )
 
 
 def main() -> None:
@@ -259,6 +271,8 @@ def main() -> None:
         print(f"[{part}: {time.perf_counter() - t:.0f} s]")
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     if args.write_expected:
+        bench.expected["codebook_hash"] = bench.codebook.hash
+        bench.expected["command"] = "python benchmarks/coding_quality.py " + " ".join(sys.argv[1:])
         EXPECTED_PATH.write_text(json.dumps(bench.expected, indent=2) + "\n")
         print(f"wrote {EXPECTED_PATH}")
 

@@ -34,8 +34,10 @@ def command(ctx, coder, codebook, site, threshold, spacy_model) -> None:
 
     The model and hybrid coders train first (a few seconds, deterministic) on the human codings
     named by the project's last `qualcode train --from CODER`, or else on the codings the
-    codebook names (for the shipped codebook, the adjudicated gold of the demo corpus and of the
-    training quotes). Interviewer turns are never coded. Earlier runs are kept.
+    codebook names (for the shipped codebook, the adjudicated gold of the demo corpus, the
+    training quotes and the training prose). Interviewer turns are never coded. Earlier runs
+    are kept. For the shipped hybrid coder it prints the agreement with a human coder to expect
+    per family on new text, measured out of domain, and which families to review by hand.
 
     \b
     Example:
@@ -64,3 +66,5 @@ def command(ctx, coder, codebook, site, threshold, spacy_model) -> None:
         f"Run {report.run_id}: {report.coder} coded {report.segments} segments with "
         f"{report.codings} codings."
     )
+    if report.expected:
+        click.echo(f"Machine codes: {report.expected.summary()}.")

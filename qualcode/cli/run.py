@@ -69,6 +69,8 @@ def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
                 f"Coded {c.segments} respondent segments with the {c.coder} coder: "
                 f"{c.codings} codings (run {c.run_id}; trained on {c.training})."
             )
+            if c.expected:
+                click.echo(f"Machine codes: {c.expected.summary()}.")
         else:
             click.echo("Codings are up to date (no new documents, same codebook).")
         for agreement in result.agreements:

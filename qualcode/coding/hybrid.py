@@ -25,9 +25,10 @@ class HybridCoder(BaseEstimator):
        ``1 - (1 - p_model) * (1 - rule_weight * rule_confidence)``; a code the model does not
        predict (too few examples) rests on its rules alone. Per-code thresholds are tuned on
        out-of-fold scores when ``fit`` is given groups.
-    3. Within a family the gate passed, the codes over their threshold are given, or else the
-       family's best-scoring code; a family the gate did not pass gets no code. The confidence
-       is the geometric mean of the family's and the code's scores.
+    3. The codes over their threshold are given, as without the gate; and for a family the gate
+       passed where none is, the family's best-scoring code, with the geometric mean of the
+       family's and the code's scores as its confidence. The gate adds what the code models,
+       tuned on interview talk, miss in text of other kinds; it takes nothing away.
 
     Parameters
     ----------
@@ -130,11 +131,13 @@ class HybridCoder(BaseEstimator):
             batch = texts[start : start + 512]
             probs, x_word = self.model_.scores_and_words(batch)
             rules = self.rules_.predict(batch)
-            families = self.family_.predict_proba(batch) if self.family_ is not None else None
+            families, gated = None, None
+            if self.family_ is not None:
+                families, gated = self.family_.scores_and_families(batch)
             for i, (p, r) in enumerate(zip(probs, rules, strict=True)):
                 scores = self._combine(p, r)
                 chosen = (
-                    self._gated(scores, families[i])
+                    self._gated(scores, families[i], gated[i])
                     if families is not None
                     else {c: v for c, v in scores.items() if v >= self.threshold_for(c)}
                 )
@@ -156,20 +159,18 @@ class HybridCoder(BaseEstimator):
                 progress(len(batch))
         return results
 
-    def _gated(self, scores: dict[str, float], families: dict[str, float]) -> dict[str, float]:
-        """Codes of the families the gate passed: those over their threshold, else the best."""
-        chosen: dict[str, float] = {}
-        for family, p_family in families.items():
-            if p_family < self.family_.threshold:
+    def _gated(
+        self, scores: dict[str, float], families: dict[str, float], gated: set[str]
+    ) -> dict[str, float]:
+        """Codes over their own threshold, and for each family the gate passed with none over
+        it, the family's best-scoring code (its confidence the geometric mean of the family's
+        and the code's scores)."""
+        chosen = {c: v for c, v in scores.items() if v >= self.threshold_for(c)}
+        for family in gated:
+            if any(self.codebook.codes[c].family == family for c in chosen):
                 continue
-            in_family = {
-                c: v for c, v in scores.items() if self.codebook.codes[c].family == family
-            }
-            if not in_family:
-                continue
-            over = {c: v for c, v in in_family.items() if v >= self.threshold_for(c)}
-            if not over:
+            in_family = {c: v for c, v in scores.items() if self.codebook.codes[c].family == family}
+            if in_family:
                 best = max(in_family, key=in_family.__getitem__)
-                over = {best: in_family[best]}
-            chosen.update({c: (v * p_family) ** 0.5 for c, v in over.items()})
+                chosen[best] = (in_family[best] * families[family]) ** 0.5
         return chosen

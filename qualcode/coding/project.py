@@ -14,6 +14,7 @@ from typing import Any
 from qualcode.codebook import Codebook, default_codebook_path, load_codebook, store_codebook
 from qualcode.codebook.store import code_ids, load_stored_codebook
 from qualcode.coding.evaluate import Score, score_all
+from qualcode.coding.expected import Expected, expected_for
 from qualcode.coding.hybrid import HybridCoder
 from qualcode.coding.model import ModelCoder
 from qualcode.coding.rules import RuleCoder
@@ -196,6 +197,7 @@ class CodeReport:
     codings: int
     training: str | None = None
     skipped: dict[str, int] = field(default_factory=dict)
+    expected: Expected | None = None  # out-of-domain kappa per family, where measured
 
 
 def respondent_segments(store: Store, site: str | None = None) -> list[Any]:
@@ -287,6 +289,7 @@ def code_project(
         codings=len(rows),
         training=training,
         skipped=dict(getattr(coder, "skipped_", {}) or {}),
+        expected=expected_for(codebook.hash, kind, training),
     )
 
 

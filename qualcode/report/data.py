@@ -16,6 +16,7 @@ from typing import Any
 
 from qualcode.agreement.coders import resolve
 from qualcode.codebook import Codebook
+from qualcode.coding.expected import REVIEW_BELOW, expected_for
 from qualcode.errors import EmptyCorpusError
 from qualcode.store import Store
 from qualcode.store.queries import respondent_units
@@ -95,6 +96,26 @@ def _codings(store: Store, coder_id: int, run_id: int | None) -> dict[int, list[
     return out
 
 
+def _expected(store: Store, who) -> dict[str, Any] | None:
+    """The machine coder's out-of-domain kappa per family, where measured for it."""
+    if who.kind != "machine" or who.run_id is None:
+        return None
+    run = store.execute(
+        "SELECT coder, codebook_hash FROM runs WHERE id = ?", (who.run_id,)
+    ).fetchone()
+    if run is None:
+        return None
+    expected = expected_for(run["codebook_hash"] or "", run["coder"] or "", who.training)
+    if expected is None:
+        return None
+    return {
+        "kappa": expected.kappa,
+        "measured_on": expected.measured_on,
+        "review": expected.review(),
+        "review_below": REVIEW_BELOW,
+    }
+
+
 def build(store: Store, codebook: Codebook, coder: str | None = None) -> ReportData:
     units = _segments(store)
     if not units:
@@ -136,7 +157,7 @@ def build(store: Store, codebook: Codebook, coder: str | None = None) -> ReportD
             )[f["id"]]
     return ReportData(
         codebook=codebook,
-        coder=who.as_dict() | {"label": who.label},
+        coder=who.as_dict() | {"label": who.label, "expected": _expected(store, who)},
         sites=sites,
         overview=overview,
         caveats=caveats,
