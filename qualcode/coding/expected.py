@@ -45,9 +45,10 @@ class Expected:
         )
 
 
-def load_expected(path: Path = EXPECTED_PATH) -> tuple[Expected, str] | None:
-    """The measured figures and the hash of the codebook they were measured with, or None
-    when they have not been measured."""
+def load_expected(path: Path | None = None) -> tuple[Expected, str] | None:
+    """The measured figures (from ``path``, default EXPECTED_PATH) and the hash of the
+    codebook they were measured with, or None when they have not been measured."""
+    path = path or EXPECTED_PATH
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
