@@ -160,7 +160,6 @@ class Bench:
         }
 
     def sources(self) -> None:
-        demo, quotes = self.data["demo"], self.data["quotes"]
         for train, test in (("demo", "quotes"), ("quotes", "demo")):
             u = self.data[test]
             self.compare(
@@ -169,27 +168,17 @@ class Bench:
                 u.texts,
                 [families_of(y) for y in u.labels],
             )
-        pooled: dict[str, tuple[list, list]] = {}
-        for held in self.data:
-            rest = joined(*(u for name, u in self.data.items() if name != held))
-            u = self.data[held]
-            truth = [families_of(y) for y in u.labels]
-            for kind in ["keywords", *self.kinds]:
-                predicted = trained(kind, self.codebook, rest)(u.texts)
-                pooled.setdefault(kind, ([], []))
-                pooled[kind][0].extend(truth)
-                pooled[kind][1].extend(predicted)
-        rows = {kind: family_scores(*pooled[kind]) for kind in pooled}
-        table(
+        rows = self._pooled(
             "== Out of domain: leave one source out (demo, quotes, prose), pooled",
-            rows,
-            len(pooled["keywords"][0]),
+            [
+                (joined(*(u for name, u in self.data.items() if name != held)), self.data[held])
+                for held in self.data
+            ],
         )
         self.expected["leave_one_source_out"] = {
-            "units": len(pooled["keywords"][0]),
+            "units": sum(len(u) for u in self.data.values()),
             "kappa": kappas(rows["hybrid"]) if "hybrid" in rows else None,
         }
-        del demo, quotes
 
     def _site_of(self, group: str) -> str:
         return group.split("/")[1]
@@ -197,10 +186,19 @@ class Bench:
     def sites(self) -> None:
         demo = self.data["demo"]
         others = joined(*(u for name, u in self.data.items() if name != "demo"))
+        splits = [
+            (
+                joined(others, subset(demo, lambda g, s=site: self._site_of(g) != s)),
+                subset(demo, lambda g, s=site: self._site_of(g) == s),
+            )
+            for site in sorted({self._site_of(g) for g in demo.groups})
+        ]
+        self._pooled("== Out of domain: leave one demo site out, pooled over the 4 sites", splits)
+
+    def _pooled(self, title: str, splits: list[tuple[Units, Units]]) -> dict:
+        """Every coder trained on each split's first part and scored on its second, pooled."""
         pooled: dict[str, tuple[list, list]] = {}
-        for site in sorted({self._site_of(g) for g in demo.groups}):
-            train = joined(others, subset(demo, lambda g, s=site: self._site_of(g) != s))
-            test = subset(demo, lambda g, s=site: self._site_of(g) == s)
+        for train, test in splits:
             truth = [families_of(y) for y in test.labels]
             for kind in ["keywords", *self.kinds]:
                 predicted = trained(kind, self.codebook, train)(test.texts)
@@ -208,11 +206,8 @@ class Bench:
                 pooled[kind][0].extend(truth)
                 pooled[kind][1].extend(predicted)
         rows = {kind: family_scores(*pooled[kind]) for kind in pooled}
-        table(
-            "== Out of domain: leave one demo site out, pooled over the 4 sites",
-            rows,
-            len(pooled["keywords"][0]),
-        )
+        table(title, rows, len(pooled["keywords"][0]))
+        return rows
 
     def curve(self, sizes=(0, 2, 5, 10), seed: int = 0) -> None:
         demo = self.data["demo"]

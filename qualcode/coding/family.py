@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
@@ -43,7 +42,7 @@ from qualcode.codebook import Codebook
 from qualcode.coding.base import segment_texts
 from qualcode.coding.concepts import concept_features
 from qualcode.coding.embedding import SentenceEmbedder
-from qualcode.coding.model import mark_negation
+from qualcode.coding.model import word_vectorizer
 
 ANY = "any"  # the model of "speaks to some family"
 # A passage is scored whole and in windows of about this many words (a sentence or two).
@@ -125,14 +124,9 @@ class FamilyCoder(BaseEstimator):
         rows, owner, families = training_rows(self.codebook, segment_texts(list(texts)), labels)
         self.families_ = list(self.codebook.families)
         self.embedder_ = SentenceEmbedder.create(self.embedding)
-        self.words_ = TfidfVectorizer(
-            preprocessor=mark_negation,
-            token_pattern=r"[^\s]+",
-            ngram_range=(1, 2),
-            sublinear_tf=True,
-            min_df=2,
-            max_features=40000,
-        ).fit([rows[i] for i in np.unique(owner, return_index=True)[1]])
+        self.words_ = word_vectorizer(min_df=2, max_features=40000).fit(
+            [rows[i] for i in np.unique(owner, return_index=True)[1]]
+        )
         x = self._features(rows)
         targets = {f: [f in families[i] for i in owner] for f in self.families_}
         targets[ANY] = [bool(families[i]) for i in owner]

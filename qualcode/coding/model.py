@@ -30,6 +30,19 @@ NOT_NEGATING_AFTER = {"just", "only", "simply", "merely", "necessarily"}
 TOKEN = re.compile(r"\w+(?:'\w+)?|[.,;:!?]")
 
 
+def word_vectorizer(*, min_df: int = 1, max_features: int | None = None) -> TfidfVectorizer:
+    """Word uni- and bigrams of negation-marked text (``mark_negation``), sublinear TF-IDF: the
+    word features of the model coder and of the family coder."""
+    return TfidfVectorizer(
+        preprocessor=mark_negation,
+        token_pattern=r"[^\s]+",
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        min_df=min_df,
+        max_features=max_features,
+    )
+
+
 def mark_negation(text: str) -> str:
     """Lower-case ``text`` and prefix words in a negation's scope with ``not_``.
 
@@ -129,13 +142,7 @@ class ModelCoder(BaseEstimator):
 
     def _fit_core(self, texts: list[str], labels: list[set[str]]) -> None:
         all_texts, all_labels, only = self._training_data(texts, labels)
-        self.word_ = TfidfVectorizer(
-            preprocessor=mark_negation,
-            token_pattern=r"[^\s]+",
-            ngram_range=(1, 2),
-            sublinear_tf=True,
-            min_df=1,
-        )
+        self.word_ = word_vectorizer()
         self.char_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2, max_features=60000
         )
