@@ -85,6 +85,9 @@ def test_run_on_the_demo_corpus(tmp_path):
     assert "Agreement, Human coders: coder-a, coder-b (413 segments)" in result.output
     assert "Agreement, Human reference and machine: gold, machine (hybrid run" in result.output
     assert "in-sample" in result.output
+    # the shipped hybrid's out-of-domain figures and the families to review
+    assert "Machine codes: expected kappa against a human coder on new text (" in result.output
+    assert "review by hand:" in result.output
     for name in ("human", "machine"):
         report = json.loads((out / "agreement" / f"{name}.json").read_text())
         assert report["n_segments"] == 413

@@ -181,3 +181,5 @@ def test_train_reports_cross_validated_scores(qc, tmp_path):
     assert levels == {"code", "family", "overall"}
     coded = qc("code", "--coder", "model")
     assert "Trained on coder alice in the project." in coded.output
+    # the shipped coder's measured figures are not claimed for a project's own coder
+    assert "expected kappa" not in coded.output
