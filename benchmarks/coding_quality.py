@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from qualcode.codebook import HARDY_FAMILIES, default_codebook_path, load_codebook
-from qualcode.coding.evaluate import Score, score
+from qualcode.coding.evaluate import Score, families_of, score
 from qualcode.coding.expected import EXPECTED_PATH
 from qualcode.coding.project import make_coder
 from qualcode.coding.training import Units, units_from_files
@@ -56,10 +56,6 @@ PARTS = ("devset", "sources", "sites", "curve", "indomain")
 FAMILIES = list(HARDY_FAMILIES)
 
 Predictor = Callable[[list[str]], list[set[str]]]
-
-
-def families_of(codes: set[str]) -> set[str]:
-    return {c.split(".")[0] for c in codes}
 
 
 def subset(units: Units, keep: Callable[[str], bool]) -> Units:

@@ -54,8 +54,6 @@ class SentenceEmbedder:
     """Unit-length sentence vectors, remembered per text within a process (training texts are
     embedded once however many models are fitted on them), starting from the shipped cache."""
 
-    name = "minilm"
-
     def __init__(self) -> None:
         self._cache: dict[str, np.ndarray] = {}
         if SHIPPED_CACHE.is_file():

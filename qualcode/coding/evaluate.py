@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.model_selection import GroupKFold
 
 # Thresholds are tuned on out-of-fold scores, but kept inside a sensible band: with a handful
@@ -63,6 +65,11 @@ def family_of(code: str) -> str:
     return code.split(".")[0]
 
 
+def families_of(codes: set[str]) -> set[str]:
+    """The families of a set of code ids."""
+    return {family_of(c) for c in codes}
+
+
 def score_all(
     reference: Sequence[set[str]], coded: Sequence[set[str]], codes: Sequence[str]
 ) -> dict[tuple[str, str], Score]:
@@ -90,10 +97,6 @@ def out_of_fold(
 ) -> list[dict[str, float]]:
     """Scores for every text from a coder trained without that text's document (the folds
     are fitted in parallel processes, one per core)."""
-    import os
-
-    from joblib import Parallel, delayed
-
     folds = min(folds, len(set(groups)))
     splits = list(GroupKFold(n_splits=folds).split(texts, groups=groups))
     jobs = min(folds, os.cpu_count() or 1)

@@ -20,7 +20,8 @@ class HybridCoder(BaseEstimator):
     """Decide the families first, then the codes within them.
 
     1. The family gate (``FamilyCoder``) scores whether the segment speaks to a barrier or
-       prerequisite of each family at all, with thresholds chosen out of source.
+       prerequisite of each family at all; each piece of text (the whole segment, or a
+       window of a sentence or two) gives at most its one best family.
     2. Each code's score is a noisy-OR of the rule match and the model's probability,
        ``1 - (1 - p_model) * (1 - rule_weight * rule_confidence)``; a code the model does not
        predict (too few examples) rests on its rules alone. Per-code thresholds are tuned on
