@@ -148,11 +148,7 @@ def agreements(
             page = folder / f"{name}.html"
             page.write_text(render_audit(result), encoding="utf-8")
             (folder / f"{name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-        trained = json.loads(machine["parameters"]).get("training") if machine else None
-        source = codings[reference]
-        in_sample = (
-            name == "machine" and bool(trained) and (source is None or source.name in trained)
-        )
+        in_sample = bool(result["in_sample"])
         names = [
             c["name"] + (f" ({c['coder']} run {c['run']})" if c["kind"] == "machine" else "")
             for c in result["coders"]

@@ -55,6 +55,14 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def text_sha256(text: str) -> str:
+    """A document's identity by content: the same text hashes alike whatever file or tool it
+    came from (machine runs record their training documents this way)."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def read_text(path: Path) -> str:
     try:
         data = path.read_bytes()

@@ -183,3 +183,14 @@ def test_train_reports_cross_validated_scores(qc, tmp_path):
     assert "Trained on coder alice in the project." in coded.output
     # the shipped coder's measured figures are not claimed for a project's own coder
     assert "expected kappa" not in coded.output
+    # The audit of that run against alice is in-sample: computed from the documents and
+    # coders the run recorded, not guessed from names.
+    audit = json.loads(qc("agree", "--coders", "alice,model", "--format", "json").output)
+    [entry] = audit["in_sample"]
+    assert entry["training_coders"] == ["alice"] and entry["same_coder"] == ["alice"]
+    assert entry["segments"] == entry["of_segments"] == audit["n_segments"]
+    assert "In-sample: model" in qc("agree", "--coders", "alice,model").output
+    # A rule run trained on nothing is never in-sample.
+    assert qc("code", "--coder", "rules").exit_code == 0
+    rules = json.loads(qc("agree", "--coders", "alice,rules", "--format", "json").output)
+    assert rules["in_sample"] == []

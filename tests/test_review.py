@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -123,6 +124,13 @@ def test_bad_review_requests(suggested, args, message):
 
 def test_reviewed_codings_feed_the_agreement_audit(suggested):
     suggested("review", "--coder", "alice", input="y\nn\ny\nq\n")
-    result = suggested("agree", "--coders", "alice,machine", "--format", "json", "--bootstrap", "0")
-    assert result.exit_code == 0, result.output
-    assert '"n_segments": 3' in result.output
+    args = ("agree", "--coders", "alice,machine", "--format", "json", "--bootstrap", "0")
+    # A reviewer who decided segments of a document examined that document (the scope NVivo,
+    # ATLAS.ti and MAXQDA assume); a spot check counts only the segments decided.
+    listed = json.loads(suggested(*args, "--scope", "listed").output)
+    assert listed["n_segments"] == 3
+    assert listed["scope"]["name"] == "listed"
+    whole = json.loads(suggested(*args).output)
+    assert whole["scope"]["name"] == "document"
+    assert whole["n_segments"] > 3
+    assert whole["documents"] == listed["documents"]

@@ -1,6 +1,6 @@
 """Agreement between coders, human and machine: statistics, audit tables, disagreements."""
 
-from qualcode.agreement.audit import Options, audit, kappa_name
+from qualcode.agreement.audit import SCOPES, Options, audit, in_sample_text, kappa_name
 
 STATISTIC_NAMES = {
     "percent_agreement": "percent agreement",
@@ -25,4 +25,12 @@ def below(
     return failing, unchecked
 
 
-__all__ = ["STATISTIC_NAMES", "Options", "audit", "below", "kappa_name"]
+__all__ = [
+    "SCOPES",
+    "STATISTIC_NAMES",
+    "Options",
+    "audit",
+    "below",
+    "in_sample_text",
+    "kappa_name",
+]

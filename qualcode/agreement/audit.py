@@ -24,14 +24,20 @@ from qualcode.codebook import Codebook
 from qualcode.errors import EmptyCorpusError, UnknownCodeError
 from qualcode.store import Store
 from qualcode.store.queries import respondent_units
+from qualcode.textio import text_sha256
 
 NONE_CODE = "(none)"
+# A bootstrap interval for kappa or alpha needs this many units where the code was used (and
+# as many where it was not): with fewer, resampling gives [1, 1] for a code agreed on a few
+# segments, or bounds that jump with the seed.
+MIN_POSITIVE = 10
 CI_STATISTICS = {"kappa_ci": None, "alpha_ci": "krippendorff_alpha"}
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
     unit: str = "segment"  # or "character"
+    scope: str = "document"  # or "listed": see SCOPES
     codes: tuple[str, ...] = ()  # code ids or families; empty: every code
     site: str | None = None
     document: str | None = None
@@ -46,6 +52,20 @@ def kappa_name(n_coders: int) -> str:
     return "cohen_kappa" if n_coders == 2 else "fleiss_kappa"
 
 
+SCOPES = {
+    "document": "a coder who coded a document examined all of it (as NVivo, ATLAS.ti and "
+    "MAXQDA count)",
+    "listed": "only the segments each coder listed (with a code or an empty-code row)",
+}
+
+
+def examined(coder: CoderCodings, segments: dict[int, Any], scope: str) -> set[int]:
+    """The respondent segments (of this selection) that ``coder`` examined under ``scope``."""
+    if scope == "listed":
+        return coder.listed & set(segments)
+    return {u for u, s in segments.items() if s["document_id"] in coder.documents}
+
+
 def audit(store: Store, coders: str | Sequence[str], codebook: Codebook, options: Options) -> dict:
     """Everything ``qualcode agree`` reports, as the JSON document the README describes."""
     specs = parse_coders(coders) if isinstance(coders, str) else list(coders)
@@ -53,10 +73,11 @@ def audit(store: Store, coders: str | Sequence[str], codebook: Codebook, options
         parse_coders(",".join(specs))  # raises the usage message
     who = [resolve(store, spec) for spec in specs]
     segments = _segments(store, options)
-    units = sorted(set(segments).intersection(*(c.examined for c in who)))
-    examined_some = set(segments).intersection(set().union(*(c.examined for c in who)))
-    if not units:
-        counts = ", ".join(f"{c.spec} {len(c.examined & set(segments))}" for c in who)
+    seen = [examined(c, segments, options.scope) for c in who]
+    units = sorted(set(segments).intersection(*seen))
+    examined_some = set().union(*seen)
+    if not units and not (options.unit == "character" and options.scope == "document"):
+        counts = ", ".join(f"{c.spec} {len(e)}" for c, e in zip(who, seen, strict=True))
         raise EmptyCorpusError(
             f"no segment was examined by every coder in this selection (segments examined: "
             f"{counts}); import or code the same documents first"
@@ -65,14 +86,18 @@ def audit(store: Store, coders: str | Sequence[str], codebook: Codebook, options
     result: dict[str, Any] = {
         "coders": [c.as_dict() for c in who],
         "unit": options.unit,
+        "scope": {"name": options.scope, "means": SCOPES[options.scope]},
         "selection": {"site": options.site, "document": options.document, "codes": codes},
         "n_segments": len(units),
         "segments_not_examined_by_all": len(examined_some) - len(units),
+        "documents": len({segments[u]["document_id"] for u in units}),
         "bootstrap": {"samples": options.bootstrap, "seed": options.seed, "level": 0.95},
+        "intervals": {"min_positive_units": MIN_POSITIVE, "agreement": "Wilson score"},
     }
+    result["in_sample"] = in_sample(store, who, units, segments)
     matrices = {code: _matrix(who, units, code) for code in codes}
     if options.unit == "character":
-        result.update(_character_tables(store, who, units, segments, codes, codebook))
+        result.update(_character_tables(store, who, seen, segments, codes, codebook, options))
     else:
         result.update(_segment_tables(matrices, codes, codebook, options, len(who)))
     result["coder_counts"] = _coder_counts(who, units, codes)
@@ -84,6 +109,57 @@ def audit(store: Store, coders: str | Sequence[str], codebook: Codebook, options
         if code in show or options.excerpts
     }
     return result
+
+
+def in_sample(
+    store: Store, who: list[CoderCodings], units: list[int], segments: dict[int, Any]
+) -> list[dict[str, Any]]:
+    """Per machine run in the audit that was trained on human codings: how many audited
+    segments lie in documents it trained on (matched by their text), and whose codings those
+    were. Any overlap makes the audit in-sample for that run: agreement there flatters it."""
+    out = []
+    documents = {segments[u]["document_id"] for u in units}
+    hashes: dict[int, str] | None = None
+    for c in who:
+        if c.kind != "machine" or not c.trained_on:
+            continue
+        if hashes is None:
+            marks = ",".join("?" * len(documents))
+            hashes = {
+                r["id"]: text_sha256(r["text"])
+                for r in store.execute(
+                    f"SELECT id, text FROM documents WHERE id IN ({marks})", tuple(documents)
+                )
+            }
+        trained = set(c.trained_on.get("documents", ()))
+        overlap = {d for d in documents if hashes.get(d) in trained}
+        if not overlap:
+            continue
+        coders = list(c.trained_on.get("coders", ()))
+        out.append(
+            {
+                "coder": c.spec,
+                "run": c.run_id,
+                "trained_on": c.trained_on.get("source"),
+                "training_coders": coders,
+                "documents": len(overlap),
+                "segments": sum(1 for u in units if segments[u]["document_id"] in overlap),
+                "of_segments": len(units),
+                "same_coder": [h.spec for h in who if h.kind == "human" and h.name in coders],
+            }
+        )
+    return out
+
+
+def in_sample_text(entries: list[dict[str, Any]]) -> list[str]:
+    """One line per in-sample machine run, for the terminal and the audit pages."""
+    return [
+        f"In-sample: {e['coder']} (run {e['run']}) was trained on "
+        f"{', '.join(e['training_coders']) or 'human'} codings of {e['documents']} of these "
+        f"documents ({e['segments']} of {e['of_segments']} audited segments); agreement there "
+        "flatters the machine. Audit documents it was not trained on to measure it."
+        for e in entries
+    ]
 
 
 def select_codes(codebook: Codebook, wanted: Sequence[str], who: list[CoderCodings]) -> list[str]:
@@ -171,7 +247,9 @@ def _row(m: np.ndarray, weights: np.ndarray | None, n_coders: int):
     patterns = st.Patterns.from_ratings(m, q=2)
     point = st.sums(patterns)
     boot = st.sums(patterns, patterns.resample(weights)) if weights is not None else None
-    row = _counts(m) | _figures(point, boot, n_coders, used=bool(m.any()), full=bool(m.all()))
+    row = _counts(m) | _figures(
+        point, boot, n_coders, used=bool(m.any()), full=bool(m.all()), spread=_spread(m)
+    )
     if row["krippendorff_alpha"] is not None:
         # The reported alpha is the krippendorff package's (nominal); ours, which the intervals
         # resample, is the same number (a test holds them together).
@@ -198,7 +276,20 @@ def _counts(m: np.ndarray) -> dict[str, int]:
     }
 
 
-def _figures(point: st.Sums, boot: st.Sums | None, n_coders: int, *, used: bool, full: bool):
+def _spread(m: np.ndarray) -> tuple[int, int]:
+    """Units where some coder used the code, and units where some coder did not."""
+    return int(m.any(axis=1).sum()), int((~m.all(axis=1)).sum())
+
+
+def _figures(
+    point: st.Sums,
+    boot: st.Sums | None,
+    n_coders: int,
+    *,
+    used: bool,
+    full: bool,
+    spread: tuple[int, int] | None = None,
+):
     values = st.statistics(point)
     out: dict[str, Any] = {}
     undefined: dict[str, str] = {}
@@ -209,10 +300,23 @@ def _figures(point: st.Sums, boot: st.Sums | None, n_coders: int, *, used: bool,
             out[name] = None
         if out[name] is None:
             undefined[name] = _reason(name, n_coders, used=used, full=full)
+    units = float(point.column("pairable_units")[0])
+    wilson = (
+        st.wilson(out["percent_agreement"], units) if out["percent_agreement"] is not None else None
+    )
+    out["agreement_ci"] = [round(wilson[0], 4), round(wilson[1], 4)] if wilson else None
     samples = st.statistics(boot) if boot is not None else None
+    few = spread is not None and min(spread) < MIN_POSITIVE
     for key, stat in (("kappa_ci", kappa_name(n_coders)), ("alpha_ci", "krippendorff_alpha")):
-        ci = st.interval(samples[stat]) if samples is not None and out[stat] is not None else None
+        ci = None
+        if samples is not None and out[stat] is not None and not few:
+            ci = st.interval(samples[stat])
         out[key] = [round(ci[0], 4), round(ci[1], 4)] if ci else None
+        if few and out[stat] is not None and spread is not None:
+            undefined[key] = (
+                f"too few units to estimate: the code was used on {spread[0]} units and left "
+                f"off {spread[1]}; an interval needs {MIN_POSITIVE} of each"
+            )
     out["undefined"] = undefined
     return out
 
@@ -243,7 +347,11 @@ def _overall(rows: list[dict], point: list[st.Sums], boot: list, n_coders: int) 
         for s in boot[1:]:
             pooled_boot = pooled_boot + s
     used = any(r["both"] + r["a_only"] + r["b_only"] for r in rows)
-    pooled = _figures(pooled_point, pooled_boot, n_coders, used=used, full=False)
+    spread = (
+        sum(r["n_units"] - r["neither"] for r in rows),
+        sum(r["n_units"] - r["both"] for r in rows),
+    )
+    pooled = _figures(pooled_point, pooled_boot, n_coders, used=used, full=False, spread=spread)
     mean: dict[str, Any] = {}
     for name in st.STATISTICS:
         defined = [r[name] for r in rows if r[name] is not None]
@@ -320,34 +428,51 @@ def disagreements(
 def _character_tables(
     store: Store,
     who: list[CoderCodings],
-    units: list[int],
+    seen: list[set[int]],
     segments: dict[int, Any],
     codes: list[str],
     codebook: Codebook,
+    options: Options,
 ) -> dict[str, Any]:
     """NVivo-style comparison: every character of each document is a unit, per code.
 
-    A coding covers its own span where it has one, else its whole segment. Documents count
-    whole (interviewer turns included), as NVivo counts every character of a source. Per
+    Under the ``document`` scope the documents are those either coder examined, counted whole
+    (interviewer turns and a coder's spans on them included), as NVivo counts every character
+    of a source; under ``listed`` only the characters of segments every coder listed. A coding
+    covers the coder's spans where it has them, else its whole segment (machine runs). Per
     document, NVivo's convention is followed: when neither coder coded the document at the
     code, agreement is 100% and kappa is 1.
     """
-    by_document: dict[int, list[int]] = {}
-    for u in units:
-        by_document.setdefault(segments[u]["document_id"], []).append(u)
-    marks = ",".join("?" * len(by_document))
+    of_document: dict[int, list[int]] = {}
+    for u, s in segments.items():
+        of_document.setdefault(s["document_id"], []).append(u)
+    region: dict[int, list[tuple[int, int]]] | None = None
+    if options.scope == "document":
+        chosen = set(of_document) & set().union(*(c.documents for c in who))
+    else:
+        shared = set(segments).intersection(*seen)
+        region = {}
+        for u in sorted(shared, key=lambda u: segments[u]["start"]):
+            region.setdefault(segments[u]["document_id"], []).append(
+                (segments[u]["start"], segments[u]["end"])
+            )
+        chosen = set(region)
+    if not chosen:
+        raise EmptyCorpusError("no document was examined by these coders in this selection")
+    marks = ",".join("?" * len(chosen))
     lengths = dict(
         store.execute(
-            f"SELECT id, length(text) FROM documents WHERE id IN ({marks})", tuple(by_document)
+            f"SELECT id, length(text) FROM documents WHERE id IN ({marks})", tuple(chosen)
         ).fetchall()
     )
-    names = {d: segments[us[0]]["document"] for d, us in by_document.items()}
+    names = {d: segments[of_document[d][0]]["document"] for d in chosen}
+    keep = {d: _region_mask(lengths[d], region.get(d) if region else None) for d in chosen}
     rows, documents, totals = [], [], []
     for code in codes:
         total: st.Sums | None = None
         any_coded = False
-        for doc, us in sorted(by_document.items(), key=lambda kv: names[kv[0]]):
-            masks = _masks(who, us, segments, code, lengths[doc])
+        for doc in sorted(chosen, key=lambda d: names[d]):
+            masks = _masks(who, doc, of_document[doc], segments, code, lengths[doc])[keep[doc]]
             counts = _binary_counts(masks)
             s = st.Sums(counts @ _BINARY_FEATURES[len(who)], 2, len(who))
             total = s if total is None else total + s
@@ -380,20 +505,46 @@ def _character_tables(
             row["undefined"].setdefault(
                 "intervals", "none over characters: they are not independent units"
             )
-    return {"codes": rows, "families": families, "overall": overall, "documents": documents}
+            row["agreement_ci"] = None
+    return {
+        "codes": rows,
+        "families": families,
+        "overall": overall,
+        "documents": documents,
+        "n_documents": len(chosen),
+        "n_characters": int(sum(int(k.sum()) for k in keep.values())),
+    }
+
+
+def _region_mask(length: int, region: list[tuple[int, int]] | None) -> np.ndarray:
+    if region is None:
+        return np.ones(length, dtype=bool)
+    keep = np.zeros(length, dtype=bool)
+    for start, end in region:
+        keep[start:end] = True
+    return keep
 
 
 def _masks(
-    who: list[CoderCodings], units: list[int], segments: dict[int, Any], code: str, length: int
+    who: list[CoderCodings],
+    document: int,
+    units: list[int],
+    segments: dict[int, Any],
+    code: str,
+    length: int,
 ) -> np.ndarray:
     """Characters x coders: 1 where the coder's coding at ``code`` covers the character."""
     masks = np.zeros((length, len(who)), dtype=np.int64)
     for j, c in enumerate(who):
-        for u in units:
-            if code in c.codes.get(u, ()):
-                whole = [(segments[u]["start"], segments[u]["end"])]
-                for start, end in c.spans.get((u, code)) or whole:
-                    masks[start:end, j] = 1
+        spans = c.spans.get((document, code))
+        if spans is None:  # codings without spans (machine runs) cover their segment
+            spans = [
+                (segments[u]["start"], segments[u]["end"])
+                for u in units
+                if code in c.codes.get(u, ())
+            ]
+        for start, end in spans:
+            masks[start:end, j] = 1
     return masks
 
 

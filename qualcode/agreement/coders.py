@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from qualcode.coding.spans import merge
 from qualcode.errors import InputError
 from qualcode.store import Store
 from qualcode.store.queries import latest_machine_run
@@ -28,10 +29,14 @@ class CoderCodings:
     name: str  # the coder's name in the store
     kind: str  # human or machine
     run_id: int | None  # None: every run of a human coder
-    examined: set[int] = field(default_factory=set)
+    listed: set[int] = field(default_factory=set)  # segments the coder listed, coded or not
+    documents: set[int] = field(default_factory=set)  # documents of those segments
     codes: dict[int, set[str]] = field(default_factory=dict)  # segment id -> codes
+    # (document id, code) -> the coder's spans there, merged; codings without spans (machine
+    # runs) cover their whole segment.
     spans: dict[tuple[int, str], list[tuple[int, int]]] = field(default_factory=dict)
     training: str | None = None  # what a machine run was trained on
+    trained_on: dict[str, Any] | None = None  # a machine run's training coders and documents
 
     @property
     def label(self) -> str:
@@ -110,23 +115,35 @@ def _load(
     )
     out = CoderCodings(spec=spec, name=name, kind=kind, run_id=run_id)
     if parameters:
-        out.training = json.loads(parameters).get("training")
-    out.examined = {
-        r[0]
-        for r in store.execute(
-            "SELECT segment_id FROM coded_segments WHERE coder_id = ?" + run_filter, args
-        )
-    }
+        params = json.loads(parameters)
+        out.training = params.get("training")
+        out.trained_on = params.get("trained_on")
     for r in store.execute(
-        'SELECT c.segment_id, k.code, c.start, c."end" FROM codings c'
-        " JOIN codes k ON k.id = c.code_id WHERE c.coder_id = ?"
-        + run_filter.replace("run_id", "c.run_id"),
+        "SELECT u.segment_id, s.document_id FROM coded_segments u"
+        " JOIN segments s ON s.id = u.segment_id WHERE u.coder_id = ?" + run_filter,
+        args,
+    ):
+        out.listed.add(r["segment_id"])
+        out.documents.add(r["document_id"])
+    for r in store.execute(
+        "SELECT c.segment_id, s.document_id, k.code FROM codings c"
+        " JOIN codes k ON k.id = c.code_id JOIN segments s ON s.id = c.segment_id"
+        " WHERE c.coder_id = ?" + run_filter.replace("run_id", "c.run_id"),
         args,
     ):
         out.codes.setdefault(r["segment_id"], set()).add(r["code"])
-        if r["start"] is not None:
-            out.spans.setdefault((r["segment_id"], r["code"]), []).append((r["start"], r["end"]))
-        # A coding without its own span covers its whole segment; segments with codings count
-        # as examined even where an older store has no coded_segments row for them.
-        out.examined.add(r["segment_id"])
+        # Segments with codings count as listed even where an older store has no
+        # coded_segments row for them.
+        out.listed.add(r["segment_id"])
+        out.documents.add(r["document_id"])
+    spans: dict[tuple[int, str], list[tuple[int, int]]] = {}
+    for r in store.execute(
+        'SELECT p.document_id, k.code, p.start, p."end" FROM coding_spans p'
+        " JOIN codes k ON k.id = p.code_id WHERE p.coder_id = ?"
+        + run_filter.replace("run_id", "p.run_id"),
+        args,
+    ):
+        spans.setdefault((r["document_id"], r["code"]), []).append((r["start"], r["end"]))
+        out.documents.add(r["document_id"])
+    out.spans = {key: merge(value) for key, value in spans.items()}
     return out

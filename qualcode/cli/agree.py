@@ -10,7 +10,14 @@ from pathlib import Path
 
 import click
 
-from qualcode.agreement import STATISTIC_NAMES, Options, audit, below, kappa_name
+from qualcode.agreement import (
+    STATISTIC_NAMES,
+    Options,
+    audit,
+    below,
+    in_sample_text,
+    kappa_name,
+)
 from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project, table
 from qualcode.coding.project import resolve_codebook
 
@@ -31,6 +38,8 @@ CSV_COLUMNS = (
     "gwet_ac1",
     "brennan_prediger",
     "prevalence",
+    "agreement_low",
+    "agreement_high",
     "kappa_low",
     "kappa_high",
     "alpha_low",
@@ -52,6 +61,14 @@ CSV_COLUMNS = (
     default="segment",
     show_default=True,
     help="Units of agreement: respondent segments, or characters of documents (as NVivo).",
+)
+@click.option(
+    "--scope",
+    type=click.Choice(["document", "listed"]),
+    default="document",
+    show_default=True,
+    help="What each coder examined: every document they coded, whole (as NVivo, ATLAS.ti and "
+    "MAXQDA count), or only the segments they listed (a team that coded a sample).",
 )
 @click.option("--codes", help="Only these codes or families, comma-separated.")
 @click.option("--site", help="Only segments from this site.")
@@ -92,6 +109,7 @@ def command(
     ctx,
     coders,
     unit,
+    scope,
     codes,
     site,
     document,
@@ -105,11 +123,16 @@ def command(
 ) -> None:
     """Agreement between coders, code by code: kappa, alpha, AC1 and more, with intervals.
 
-    Units are the respondent segments every coder examined; each coder's decision on a unit
+    Units are the respondent segments every coder examined (a coder who coded a document
+    examined all of it; --scope listed: only the segments listed), or with --unit character
+    every character of the documents either coder examined. Each coder's decision on a unit
     is whether it used the code. Per code, family and overall it reports counts (both, only
     the first, only the second, neither), percent agreement, Cohen's kappa (two coders),
     Fleiss' kappa (three or more), Krippendorff's alpha (nominal), Gwet's AC1,
-    Brennan-Prediger, prevalence, and seeded bootstrap 95% intervals for kappa and alpha.
+    Brennan-Prediger, prevalence, a Wilson 95% interval for agreement, and seeded bootstrap
+    95% intervals for kappa and alpha (for codes used on at least 10 units and left off as
+    many; fewer: too few units to estimate). An audit of a machine run against documents it
+    was trained on is marked in-sample.
     Undefined figures (a code nobody used) are shown as '-' with the reason in JSON.
 
     \b
@@ -117,11 +140,13 @@ def command(
       qualcode agree --coders coder-a,coder-b
       qualcode agree --coders gold,machine --format html -o audit.html
       qualcode agree --coders coder-a,coder-b --unit character --codes financial
+      qualcode agree --coders coder-a,coder-b --scope listed
       qualcode agree --coders coder-a,coder-b --show-disagreements status.tokenism
       qualcode agree --coders coder-a,coder-b,hybrid --fail-under 0.6
     """
     options = Options(
         unit=unit,
+        scope=scope,
         codes=tuple(c.strip() for c in (codes or "").split(",") if c.strip()),
         site=site,
         document=document,
@@ -188,7 +213,7 @@ def _figures_row(name: str, r: dict, kappa: str) -> list:
         r["a_only"],
         r["b_only"],
         r["neither"],
-        _fmt(r["percent_agreement"]),
+        _fmt(r["percent_agreement"], r.get("agreement_ci")),
         _fmt(r[kappa], r.get("kappa_ci")),
         _fmt(r["krippendorff_alpha"], r.get("alpha_ci")),
         _fmt(r["gwet_ac1"]),
@@ -207,7 +232,7 @@ def to_table(result: dict, show: tuple[str, ...] = ()) -> str:
         f"{a} only",
         f"{b} only",
         "neither",
-        "agree",
+        "agree [95% CI]",
         "kappa [95% CI]" if kappa == "cohen_kappa" else "Fleiss kappa [95% CI]",
         "alpha [95% CI]",
         "AC1",
@@ -215,11 +240,19 @@ def to_table(result: dict, show: tuple[str, ...] = ()) -> str:
     ]
     unit = result["unit"]
     out = io.StringIO()
-    out.write(
-        f"Agreement of {', '.join(coders)} over {result['n_segments']} respondent segments"
-        + (" (units: characters of their documents)" if unit == "character" else "")
-        + "\n"
-    )
+    if unit == "character":
+        out.write(
+            f"Agreement of {', '.join(coders)} over {result['n_characters']} characters of "
+            f"{result['n_documents']} document(s), character by character\n"
+        )
+    else:
+        out.write(
+            f"Agreement of {', '.join(coders)} over {result['n_segments']} respondent segments "
+            f"in {result['documents']} document(s)\n"
+        )
+    out.write(f"Scope: {result['scope']['name']}: {result['scope']['means']}.\n")
+    for line in in_sample_text(result["in_sample"]):
+        out.write(line + "\n")
     if result["segments_not_examined_by_all"]:
         out.write(
             f"({result['segments_not_examined_by_all']} segments examined by only some of "
@@ -276,7 +309,11 @@ def to_csv(result: dict) -> str:
     ):
         for r in rows:
             flat = dict(r, level=level)
-            for key, prefix in (("kappa_ci", "kappa"), ("alpha_ci", "alpha")):
+            for key, prefix in (
+                ("agreement_ci", "agreement"),
+                ("kappa_ci", "kappa"),
+                ("alpha_ci", "alpha"),
+            ):
                 ci = r.get(key) or [None, None]
                 flat[f"{prefix}_low"], flat[f"{prefix}_high"] = ci
             flat["undefined"] = "; ".join(f"{k}: {v}" for k, v in r.get("undefined", {}).items())

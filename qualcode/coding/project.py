@@ -18,6 +18,7 @@ from qualcode.coding.expected import Expected, expected_for
 from qualcode.coding.hybrid import HybridCoder
 from qualcode.coding.model import ModelCoder
 from qualcode.coding.rules import RuleCoder
+from qualcode.coding.spans import DocumentCodings, insert_spans, merge, respondent_segments_of
 from qualcode.coding.training import Units, default_units, read_coding_rows, units_from_store
 from qualcode.errors import InputError, QualcodeError, UnknownCodeError
 from qualcode.store import Store
@@ -229,11 +230,13 @@ def code_project(
         )
     coder = make_coder(kind, codebook, threshold=threshold, spacy_model=spacy_model)
     training = None
+    trained_on = None
     if kind == "rules":
         coder.fit()
     else:
         units = training_units(store, codebook)
         training = units.source
+        trained_on = units.provenance()
         coder.fit(units.texts, units.labels, groups=units.groups)
     done = 0
 
@@ -251,6 +254,7 @@ def code_project(
         {
             "site": site,
             "training": training,
+            "trained_on": trained_on,
             "thresholds": getattr(coder, "thresholds_", None),
             "skipped": getattr(coder, "skipped_", None),
         }
@@ -310,30 +314,29 @@ def import_codings(store: Store, path: Path, coder: str, codebook: Codebook) -> 
     """Import a coder's codings from CSV; every row is checked before anything is written.
 
     Columns ``document`` and either ``segment_id`` or ``start`` and ``end``, plus ``code`` (empty
-    for "examined, nothing applies"). Importing again for the same documents replaces that
-    coder's earlier codings of them, so a corrected file can simply be imported again.
+    for "examined, nothing applies"). Every span is kept (see :mod:`qualcode.coding.spans`).
+    Importing again for the same documents replaces that coder's earlier codings of them, so
+    a corrected file can simply be imported again.
     """
-    if coder in MACHINE_CODERS:
-        raise QualcodeError(f"{coder!r} is the name of a machine coder; choose another name")
+    check_human_name(coder)
     rows = read_coding_rows(path)
     codable = {c.id for c in codebook.codable}
-    documents: dict[str, int] = {}
+    documents: dict[str, Any] = {}
     segments_of: dict[int, list[Any]] = {}
-    wanted: list[tuple[int, str | None, int | None, int | None]] = []
+    wanted: dict[int, DocumentCodings] = {}
     for line, row in rows:
         name = row.get("document", "")
         if name not in documents:
-            doc = store.execute("SELECT id FROM documents WHERE path = ?", (name,)).fetchone()
+            doc = store.execute(
+                "SELECT id, length(text) AS length FROM documents WHERE path = ?", (name,)
+            ).fetchone()
             if doc is None:
                 raise InputError(
                     path, f"no document {name!r} in the project", line=line, field="document"
                 )
-            documents[name] = doc["id"]
-            segments_of[doc["id"]] = store.execute(
-                'SELECT id, start, "end" FROM segments'
-                " WHERE document_id = ? AND is_interviewer = 0",
-                (doc["id"],),
-            ).fetchall()
+            documents[name] = doc
+            segments_of[doc["id"]] = respondent_segments_of(store, doc["id"])
+        doc = documents[name]
         code = row.get("code") or None
         if code is not None and code not in codable:
             raise UnknownCodeError(
@@ -342,47 +345,81 @@ def import_codings(store: Store, path: Path, coder: str, codebook: Codebook) -> 
                 line=line,
                 field="code",
             )
-        for segment_id, start, end in _segments_for(row, segments_of[documents[name]], path, line):
-            wanted.append((segment_id, code, start, end))
+        segments = segments_of[doc["id"]]
+        start, end = _row_span(row, segments, doc["length"], path, line)
+        coded = wanted.setdefault(doc["id"], DocumentCodings(doc["id"])).add(
+            code, start, end, segments
+        )
+        if not coded:
+            raise InputError(
+                path, f"no respondent segment at characters {start}-{end} of {name!r}", line=line
+            )
     if not wanted:
         raise QualcodeError(f"{path}: no codings in the file")
+    return store_human_codings(
+        store,
+        coder,
+        codebook,
+        list(wanted.values()),
+        command="codings import",
+        parameters={"file": str(path), "sha256": file_sha256(path)},
+    )
+
+
+def check_human_name(coder: str) -> None:
+    if coder in MACHINE_CODERS or coder == "machine":
+        raise QualcodeError(f"{coder!r} is the name of a machine coder; choose another name")
+
+
+def store_human_codings(
+    store: Store,
+    coder: str,
+    codebook: Codebook,
+    documents: list[DocumentCodings],
+    *,
+    command: str,
+    parameters: dict[str, Any],
+) -> ImportReport:
+    """Write a human coder's codings of these documents in one run, replacing the coder's
+    earlier codings, spans and examined segments of the same documents."""
     codebook_id = store_codebook(store, codebook)
     ids = code_ids(store, codebook_id)
     with store.atomic():
         who = coder_id(store, coder, "human")
-        run_id = q.start_run(
-            store,
-            "codings import",
-            {"file": str(path), "sha256": file_sha256(path)},
-            codebook_hash=codebook.hash,
-            coder=coder,
-        )
-        doc_ids = list(documents.values())
+        run_id = q.start_run(store, command, parameters, codebook_hash=codebook.hash, coder=coder)
+        doc_ids = [d.document_id for d in documents]
         marks = ",".join("?" * len(doc_ids))
+        in_documents = f"segment_id IN (SELECT id FROM segments WHERE document_id IN ({marks}))"
         replaced = store.execute(
-            f"DELETE FROM codings WHERE coder_id = ? AND segment_id IN"
-            f" (SELECT id FROM segments WHERE document_id IN ({marks}))",
-            (who, *doc_ids),
+            f"DELETE FROM codings WHERE coder_id = ? AND {in_documents}", (who, *doc_ids)
         ).rowcount
         store.execute(
-            f"DELETE FROM coded_segments WHERE coder_id = ? AND segment_id IN"
-            f" (SELECT id FROM segments WHERE document_id IN ({marks}))",
+            f"DELETE FROM coded_segments WHERE coder_id = ? AND {in_documents}", (who, *doc_ids)
+        )
+        store.execute(
+            f"DELETE FROM coding_spans WHERE coder_id = ? AND document_id IN ({marks})",
             (who, *doc_ids),
         )
-        seen = sorted({w[0] for w in wanted})
+        now = q.now()
+        listed: set[int] = set()
+        pairs: set[tuple[int, str]] = set()
+        for doc in documents:
+            codings = doc.codings(respondent_segments_of(store, doc.document_id))
+            pairs |= codings
+            listed |= doc.listed | {segment for segment, _ in codings}
+            for code, spans in doc.spans.items():
+                insert_spans(store, doc.document_id, ids[code], who, run_id, merge(spans))
         store.conn.executemany(
             "INSERT INTO coded_segments (segment_id, coder_id, run_id) VALUES (?, ?, ?)",
-            [(s, who, run_id) for s in seen],
+            [(s, who, run_id) for s in sorted(listed)],
         )
-        now = q.now()
-        codings = {(s, c): (start, end) for s, c, start, end in wanted if c is not None}
         store.conn.executemany(
-            'INSERT INTO codings (segment_id, code_id, coder_id, run_id, confidence, start, "end",'
-            " created_at) VALUES (?, ?, ?, ?, 1.0, ?, ?, ?)",
-            [(s, ids[c], who, run_id, span[0], span[1], now) for (s, c), span in codings.items()],
+            "INSERT INTO codings (segment_id, code_id, coder_id, run_id, confidence, created_at)"
+            " VALUES (?, ?, ?, ?, 1.0, ?)",
+            [(s, ids[c], who, run_id, now) for s, c in sorted(pairs)],
         )
         q.finish_run(store, run_id)
-    return ImportReport(run_id, coder, len(seen), len(codings), len(documents), replaced)
+    return ImportReport(run_id, coder, len(listed), len(pairs), len(documents), replaced)
 
 
 def file_sha256(path: Path) -> str:
@@ -403,9 +440,10 @@ def imported_unchanged(store: Store, path: Path, coder: str, codebook: Codebook)
     )
 
 
-def _segments_for(row: dict[str, str], segments: list[Any], path: Path, line: int):
-    """The segments a row's span covers: by id, or by character overlap (a span may cover
-    several turns, as exports from other tools often do)."""
+def _row_span(
+    row: dict[str, str], segments: list[Any], length: int, path: Path, line: int
+) -> tuple[int, int]:
+    """A row's span: a segment's extent (segment_id) or its own start and end."""
     if row.get("segment_id"):
         try:
             wanted = int(row["segment_id"])
@@ -419,24 +457,18 @@ def _segments_for(row: dict[str, str], segments: list[Any], path: Path, line: in
                 line=line,
                 field="segment_id",
             )
-        return [(wanted, match[0]["start"], match[0]["end"])]
+        return match[0]["start"], match[0]["end"]
     try:
         start, end = int(row["start"]), int(row["end"])
     except (KeyError, ValueError) as exc:
         raise InputError(path, "start and end must be whole numbers", line=line) from exc
-    covered = []
-    for s in segments:
-        overlap = min(end, s["end"]) - max(start, s["start"])
-        length = s["end"] - s["start"]
-        if overlap > 0 and (overlap * 2 >= length or overlap * 2 >= end - start):
-            covered.append((s["id"], start, end))
-    if not covered:
+    if not 0 <= start < end <= length:
         raise InputError(
             path,
-            f"no respondent segment at characters {start}-{end} of {row['document']!r}",
+            f"span {start}-{end} is not inside {row['document']!r} (0-{length})",
             line=line,
         )
-    return covered
+    return start, end
 
 
 # -- reading codings back ------------------------------------------------------------------

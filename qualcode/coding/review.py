@@ -15,6 +15,7 @@ from typing import Any
 from qualcode.codebook import Codebook, store_codebook
 from qualcode.codebook.store import code_ids
 from qualcode.coding.project import coder_id
+from qualcode.coding.spans import clear_segment_spans, insert_spans
 from qualcode.errors import InputError, QualcodeError, UnknownCodeError
 from qualcode.store import Store
 from qualcode.store import queries as q
@@ -172,6 +173,18 @@ class ReviewSession:
                 " created_at) VALUES (?, ?, ?, ?, 1.0, ?)",
                 [(segment_id, ids[c], who, self.run_id, now) for c in sorted(codes)],
             )
+            seg = self.store.execute(
+                'SELECT document_id, start, "end" FROM segments WHERE id = ?', (segment_id,)
+            ).fetchone()
+            for c in sorted(codes):  # a decision codes the whole segment
+                insert_spans(
+                    self.store,
+                    seg["document_id"],
+                    ids[c],
+                    who,
+                    self.run_id,
+                    [(seg["start"], seg["end"])],
+                )
             q.finish_run(self.store, self.run_id)
         if segment_id in self.queue:
             self.queue.remove(segment_id)
@@ -189,6 +202,7 @@ class ReviewSession:
         return segment_id
 
     def _forget(self, segment_id: int, who: int) -> None:
+        clear_segment_spans(self.store, who, segment_id)
         self.store.execute(
             "DELETE FROM codings WHERE segment_id = ? AND coder_id = ?", (segment_id, who)
         )

@@ -15,7 +15,7 @@ from qualcode.codebook import Codebook
 from qualcode.errors import InputError, UnknownCodeError
 from qualcode.ingest import read_documents
 from qualcode.store import Store
-from qualcode.textio import read_text
+from qualcode.textio import read_text, text_sha256
 
 
 @dataclass(slots=True)
@@ -30,6 +30,17 @@ class Units:
     groups: list[str] = field(default_factory=list)
     keys: list[tuple[str, int, int]] = field(default_factory=list)  # (document, start, end)
     source: str = ""
+    coders: list[str] = field(default_factory=list)  # whose codings these are
+    documents: dict[str, str] = field(default_factory=dict)  # group -> sha256 of its text
+
+    def provenance(self) -> dict[str, object]:
+        """What a machine run trained on, as recorded with the run: the agreement audit reads
+        it to mark an audit in-sample."""
+        return {
+            "source": self.source,
+            "coders": sorted(set(self.coders)),
+            "documents": sorted(set(self.documents.values())),
+        }
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -39,6 +50,8 @@ class Units:
         self.labels += other.labels
         self.groups += other.groups
         self.keys += other.keys
+        self.coders += other.coders
+        self.documents.update(other.documents)
         self.source = " + ".join(s for s in (self.source, other.source) if s)
 
     def add(
@@ -74,9 +87,13 @@ def units_from_store(store: Store, coder: str, codebook: Codebook) -> Units:
     ):
         codes.setdefault(r["segment_id"], set()).add(r["code"])
     codable = {c.id for c in codebook.codable}
-    units = Units(source=f"coder {coder} in the project")
+    units = Units(source=f"coder {coder} in the project", coders=[coder])
     for s in segments:
         units.add(s["path"], s["start"], s["end"], s["text"], codes.get(s["id"], set()) & codable)
+    paths = sorted({s["path"] for s in segments})
+    for path in paths:
+        text = store.execute("SELECT text FROM documents WHERE path = ?", (path,)).fetchone()[0]
+        units.documents[path] = text_sha256(text)
     return units
 
 
@@ -128,9 +145,11 @@ def units_from_files(codings: Path, corpus: Path, codebook: Codebook) -> Units:
         by_unit.setdefault(key, set())
         if code:
             by_unit[key].add(code)
-    units = Units(source=f"{codings.name} over {corpus.name}")
+    units = Units(source=f"{codings.name} over {corpus.name}", coders=[codings.stem])
     for key in sorted(by_unit):
-        units.add(*key, texts[key], by_unit[key], group=f"{corpus.name}/{key[0]}")
+        group = f"{corpus.name}/{key[0]}"
+        units.add(*key, texts[key], by_unit[key], group=group)
+        units.documents.setdefault(group, text_sha256(documents[key[0]].text))
     return units
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from qualcode import __version__
-from qualcode.agreement import kappa_name
+from qualcode.agreement import in_sample_text, kappa_name
 from qualcode.report.env import environment
 
 # Landis and Koch (1977), "The measurement of observer agreement for categorical data",
@@ -47,6 +47,7 @@ def render_audit(
         .get_template("audit.html")
         .render(
             result=result,
+            in_sample=in_sample_text(result.get("in_sample") or []),
             coders=coders,
             kappa=kappa,
             kappa_label="Cohen's kappa" if kappa == "cohen_kappa" else "Fleiss' kappa",

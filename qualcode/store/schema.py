@@ -199,5 +199,35 @@ CREATE TABLE topic_segments (
 CREATE INDEX topic_segments_segment ON topic_segments(segment_id);
 """
 
-MIGRATIONS: list[str] = [INITIAL, REMOVED_DOCUMENTS, CODED_SEGMENTS, CODEBOOK_JSON, TOPICS]
+# 6: every span a human coder made, per document (a span may cross turns; one segment may hold
+# several spans of one code). ``codings`` keeps one row per segment and code, made from the
+# spans by the overlap rule of ``qualcode.coding.spans``; the character unit of the agreement
+# audit reads the spans. Spans kept in ``codings.start/end`` by older stores move here.
+CODING_SPANS = """
+CREATE TABLE coding_spans (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    code_id INTEGER NOT NULL REFERENCES codes(id),
+    coder_id INTEGER NOT NULL REFERENCES coders(id),
+    run_id INTEGER REFERENCES runs(id),
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    CHECK (0 <= start AND start < "end")
+);
+CREATE INDEX coding_spans_coder ON coding_spans(coder_id, run_id);
+CREATE INDEX coding_spans_document ON coding_spans(document_id);
+INSERT INTO coding_spans (document_id, code_id, coder_id, run_id, start, "end")
+    SELECT s.document_id, c.code_id, c.coder_id, c.run_id, c.start, c."end"
+    FROM codings c JOIN segments s ON s.id = c.segment_id
+    WHERE c.start IS NOT NULL AND c.start < c."end";
+"""
+
+MIGRATIONS: list[str] = [
+    INITIAL,
+    REMOVED_DOCUMENTS,
+    CODED_SEGMENTS,
+    CODEBOOK_JSON,
+    TOPICS,
+    CODING_SPANS,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
