@@ -187,7 +187,8 @@ def test_train_reports_cross_validated_scores(qc, tmp_path):
     # coders the run recorded, not guessed from names.
     audit = json.loads(qc("agree", "--coders", "alice,model", "--format", "json").output)
     [entry] = audit["in_sample"]
-    assert entry["training_coders"] == ["alice"] and entry["same_coder"] == ["alice"]
+    assert entry["training_coders"] == ["alice"]
+    assert entry["same_coder"] == ["alice"]
     assert entry["segments"] == entry["of_segments"] == audit["n_segments"]
     assert "In-sample: model" in qc("agree", "--coders", "alice,model").output
     # A rule run trained on nothing is never in-sample.
