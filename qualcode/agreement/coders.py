@@ -37,6 +37,8 @@ class CoderCodings:
     spans: dict[tuple[int, str], list[tuple[int, int]]] = field(default_factory=dict)
     training: str | None = None  # what a machine run was trained on
     trained_on: dict[str, Any] | None = None  # a machine run's training coders and documents
+    # machine runs: segment id -> (code, confidence, evidence JSON) of each coding
+    evidence: dict[int, list[tuple[str, float, str]]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -126,12 +128,16 @@ def _load(
         out.listed.add(r["segment_id"])
         out.documents.add(r["document_id"])
     for r in store.execute(
-        "SELECT c.segment_id, s.document_id, k.code FROM codings c"
+        "SELECT c.segment_id, s.document_id, k.code, c.confidence, c.evidence FROM codings c"
         " JOIN codes k ON k.id = c.code_id JOIN segments s ON s.id = c.segment_id"
         " WHERE c.coder_id = ?" + run_filter.replace("run_id", "c.run_id"),
         args,
     ):
         out.codes.setdefault(r["segment_id"], set()).add(r["code"])
+        if kind == "machine":
+            out.evidence.setdefault(r["segment_id"], []).append(
+                (r["code"], r["confidence"], r["evidence"])
+            )
         # Segments with codings count as listed even where an older store has no
         # coded_segments row for them.
         out.listed.add(r["segment_id"])

@@ -38,6 +38,7 @@ from qualcode.cli import (  # noqa: E402
     documents,
     ingest,
     init,
+    interop,
     report,
     review,
     run,
@@ -62,3 +63,5 @@ for module in (
     run,
 ):
     cli.add_command(module.command)
+cli.add_command(interop.import_command)
+cli.add_command(interop.export_command)

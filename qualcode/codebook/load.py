@@ -123,7 +123,14 @@ def parse_codebook(text: str, path: Path | None = None, *, raw: Any = None) -> C
         text=text,
         path=path.resolve() if path else None,
         training=spec.training,
+        sets=spec.sets,
     )
+    for index, group in enumerate(spec.sets):
+        for number, member in enumerate(group.codes):
+            if member not in codes:
+                raise _error(
+                    origin, lines, ("sets", index, "codes", number), f"unknown code {member!r}"
+                )
     codebook.warnings.extend(_quality_warnings(codebook))
     return codebook
 
@@ -193,6 +200,8 @@ def _check_codes(specs: list[CodeSpec], origin: Any, lines: _Lines) -> dict[str,
             near_misses=tuple(spec.near_misses),
             patterns=tuple(tuple(p) for p in spec.patterns),
             exclude_patterns=tuple(tuple(p) for p in spec.exclude_patterns),
+            guid=spec.guid,
+            color=spec.color,
         )
     return codes
 

@@ -30,6 +30,20 @@ class CodeSpec(BaseModel):
     near_misses: list[str] = Field(default_factory=list)
     patterns: list[list[dict[str, Any]]] = Field(default_factory=list)
     exclude_patterns: list[list[dict[str, Any]]] = Field(default_factory=list)
+    # Kept from REFI-QDA exchange (NVivo, ATLAS.ti, MAXQDA, QualCoder): the code's GUID in the
+    # other tool, and its colour (#RRGGBB).
+    guid: str | None = None
+    color: str | None = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
+
+
+class SetSpec(BaseModel):
+    """A named group of codes (REFI-QDA's Set, ATLAS.ti's code group), outside the tree."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    codes: list[str] = Field(default_factory=list)
 
 
 class TrainingSpec(BaseModel):
@@ -53,6 +67,7 @@ class CodebookSpec(BaseModel):
     references: list[str] = Field(default_factory=list)
     training: TrainingSpec | list[TrainingSpec] | None = None
     codes: list[CodeSpec] = Field(min_length=1)
+    sets: list[SetSpec] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +87,8 @@ class Code:
     near_misses: tuple[str, ...] = ()
     patterns: tuple[tuple[dict[str, Any], ...], ...] = ()
     exclude_patterns: tuple[tuple[dict[str, Any], ...], ...] = ()
+    guid: str | None = None
+    color: str | None = None
 
 
 @dataclass(slots=True)
@@ -89,6 +106,7 @@ class Codebook:
     path: Path | None = None
     training: TrainingSpec | list[TrainingSpec] | None = None
     warnings: list[str] = field(default_factory=list)
+    sets: list[SetSpec] = field(default_factory=list)
     raw: Any = None  # the parsed YAML, kept so the store can save it as JSON
 
     def children(self, code_id: str | None) -> list[Code]:
