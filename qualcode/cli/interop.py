@@ -82,6 +82,10 @@ def import_command(ctx, file, site, coder_map, offsets, codebook) -> None:
             + (f", replacing {report.replaced} earlier codings" if report.replaced else "")
             + "."
         )
+    coded = {r.coder for r in result.coders}
+    idle = [u for u in result.users if u not in coded]
+    if idle:
+        click.echo(f"Coders with no codings here: {', '.join(idle)}.")
     for warning in result.warnings:
         click.echo(f"Warning: {file}: {warning}", err=True)
 

@@ -19,6 +19,7 @@ from qualcode.codebook import Codebook, store_codebook
 from qualcode.coding.project import (
     ImportReport,
     check_human_name,
+    coder_id,
     resolve_codebook,
     store_human_codings,
 )
@@ -42,6 +43,7 @@ class QdpxImport:
     codebook: str | None = None  # the codebook the codings use
     codebook_new: bool = False
     coders: list[ImportReport] = field(default_factory=list)
+    users: list[str] = field(default_factory=list)  # every user, as the coder names kept
     warnings: list[str] = field(default_factory=list)
 
 
@@ -85,6 +87,11 @@ def import_qdpx(
     result.warnings += [
         f"source {s.name!r} skipped: {s.problem}" for s in project.sources if s.text is None
     ]
+    if project.all_sets > len(project.sets):
+        result.warnings.append(
+            f"{project.all_sets - len(project.sets)} sets of sources or notes not kept "
+            "(qualcode keeps sets of codes)"
+        )
     code_of, book = _codebook(store, project, path, codebook)
     if book is not None:
         result.codebook = book.name
@@ -102,6 +109,11 @@ def import_qdpx(
             store_codebook(store, book)
         documents = _documents(store, project, site, run_id, result)
         by_coder = _codings(store, project, documents, code_of, coder_map, result)
+        for user in sorted(set(project.users.values())):
+            name = coder_map.get(user, user)
+            check_human_name(name)
+            coder_id(store, name, "human")
+            result.users.append(name)
         for coder, docs in sorted(by_coder.items()):
             result.coders.append(
                 store_human_codings(
@@ -177,7 +189,7 @@ def _documents(
 
 
 def _parsed(source: RefiSource, taken: set[str]) -> ParsedDocument:
-    base = source.name.strip().replace("/", "_") or source.guid
+    base = source.name.strip() or source.guid
     path, number = base, 2
     while path in taken:
         path, number = f"{base} ({number})", number + 1

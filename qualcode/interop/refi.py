@@ -84,6 +84,7 @@ class RefiProject:
     skipped: list[str] = field(default_factory=list)  # sources of other kinds, by name
     selections: int = 0  # as counted in the file
     codings: int = 0
+    all_sets: int = 0  # sets of any members (codes, sources, notes)
     offsets: str = "codepoint"
 
 
@@ -143,6 +144,7 @@ def read_codes(root: Element) -> list[RefiCode]:
 
 
 def read_sets(root: Element) -> list[tuple[str, list[str]]]:
+    """Sets of codes, as (name, member code GUIDs); sets of sources or notes are left out."""
     sets = child(root, "Sets")
     out = []
     for s in children(sets, "Set") if sets is not None else []:
@@ -150,8 +152,14 @@ def read_sets(root: Element) -> list[tuple[str, list[str]]]:
             (m.get("targetGUID") or m.get("guid") or "").strip("{}").lower()
             for m in children(s, "MemberCode")
         ]
-        out.append((s.get("name", ""), members))
+        if members:
+            out.append((s.get("name", ""), members))
     return out
+
+
+def count_sets(root: Element) -> int:
+    sets = child(root, "Sets")
+    return len(children(sets, "Set")) if sets is not None else 0
 
 
 def read_codebook_file(path: Path) -> tuple[list[RefiCode], list[tuple[str, list[str]]], str]:
@@ -203,6 +211,7 @@ def read_project(archive: Archive, offsets: str = "auto") -> RefiProject:
         sets=read_sets(root),
         description=text_of(root, "Description"),
         offsets=unit,
+        all_sets=count_sets(root),
     )
     notes = child(root, "Notes")
     for note in children(notes, "Note") if notes is not None else []:
@@ -381,5 +390,6 @@ def describe(project: RefiProject) -> dict[str, Any]:
         "users": len(project.users),
         "selections": project.selections,
         "codings": project.codings,
+        "sets": project.all_sets,
         "offsets": project.offsets,
     }
