@@ -84,7 +84,9 @@ def test_run_on_the_demo_corpus(tmp_path):
     # human-human and human-machine agreement, each with an audit page
     assert "Agreement, Human coders: coder-a, coder-b (413 segments)" in result.output
     assert "Agreement, Human reference and machine: gold, machine (hybrid run" in result.output
-    assert "in-sample" in result.output
+    # the shipped coder trained on the demo's gold codings: computed, with whose and how many
+    assert "(In-sample: hybrid (run" in result.output
+    assert "trained on gold codings of 87 of these documents (413 of 413" in result.output
     # the shipped hybrid's out-of-domain figures and the families to review
     assert "Machine codes: expected kappa against a human coder on new text (" in result.output
     assert "review by hand:" in result.output

@@ -138,7 +138,8 @@ def in_sample(
         coders = list(c.trained_on.get("coders", ()))
         out.append(
             {
-                "coder": c.spec,
+                "name": c.spec,
+                "coder": c.name,
                 "run": c.run_id,
                 "trained_on": c.trained_on.get("source"),
                 "training_coders": coders,

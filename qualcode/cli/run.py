@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from qualcode.agreement import kappa_name
+from qualcode.agreement import in_sample_text, kappa_name
 from qualcode.cli._util import error_boundary, progress_bar
 from qualcode.cli.ingest import print_report
 from qualcode.cli.status import site_table
@@ -105,11 +105,7 @@ def agreement_summary(agreement: Agreement) -> str:
         f"{fmt(pooled)}, mean over codes {r['overall']['mean'][kappa]:.2f}",
         "  by family: " + ", ".join(f"{f['family']} {fmt(f)}" for f in r["families"]),
     ]
-    if agreement.in_sample:
-        lines.append(
-            "  (in-sample: the machine was trained on these very codings; "
-            "`qualcode train --from CODER` gives cross-validated figures)"
-        )
+    lines += [f"  ({line})" for line in in_sample_text(r["in_sample"])]
     lines.append(f"  audit: {agreement.html}")
     return "\n".join(lines)
 
