@@ -328,3 +328,149 @@ def test_exported_sources_are_the_stored_texts(coded_project, tmp_path):
     assert texts == stored
     rows = list(csv.DictReader((CORPUS / "codings" / "coder-a.csv").open(encoding="utf-8")))
     assert rows  # the corpus the fixture used is present
+
+
+@needs_shared
+def test_a_tabulated_human_coding_imports_with_the_stated_counts(qc):
+    result = qc(
+        "import",
+        INTEROP / "scrum_quality_coded_data.csv",
+        "--coder",
+        "alami",
+        "--document-column",
+        "document ID",
+        "--text-column",
+        "text_chunk",
+        "--code-column",
+        "code_1",
+    )
+    assert result.exit_code == 0, result.output
+    # README: 595 rows, 39 documents, 249 distinct chunks, 178 codes (173 case-folded)
+    assert "595 rows, 39 documents, 249 passages, 178 codes as written (173 once" in result.output
+    assert "alami: 595 codings on 249 segments in 39 documents" in result.output
+    with open_project(qc.project) as store:
+        for text, start, end, segment in store.execute(
+            'SELECT d.text, s.start, s."end", s.text FROM segments s'
+            " JOIN documents d ON d.id = s.document_id"
+        ):
+            assert text[start:end] == segment
+
+
+def test_a_table_without_its_columns_names_them(qc, tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("who,what\nA,said this\n", encoding="utf-8")
+    result = qc("import", path, "--coder", "x")
+    assert result.exit_code == 1
+    assert "t.csv:1: no column 'document', 'text', 'code' (columns: who, what)" in result.output
+    assert qc("import", path).exit_code == 2  # --coder is required for a table
+
+
+# -- the variants real tools write, built here: names, namespaces, paths, encodings ----------
+
+
+def _project_xml(sources: str, ns: str = ' xmlns="urn:QDA-XML:project:1.0"') -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><Project{ns} name="v" origin="test">'
+        '<Users><User guid="u1" name="kim"/></Users>'
+        '<CodeBook><Codes><Code guid="c1" name="Money" isCodable="true">'
+        '<Code guid="c2" name="Pooled" isCodable="true"/></Code></Codes></CodeBook>'
+        f"<Sources>{sources}</Sources></Project>"
+    ).encode()
+
+
+SELECTION = (
+    '<PlainTextSelection guid="s{n}" startPosition="{a}" endPosition="{b}" creatingUser="u1">'
+    '<Coding guid="k{n}"><CodeRef targetGUID="{code}"/></Coding></PlainTextSelection>'
+)
+TEXT = "Interviewer: Money?\r\n\r\nKim: We pooled it 😀 all.\r\n\r\nInterviewer: And?\r\n\r\nKim: It held.\r\n"
+
+
+def _selection(n: int, a: int, b: int, code: str = "c2") -> str:
+    return SELECTION.format(n=n, a=a, b=b, code=code)
+
+
+def test_variants_of_names_paths_and_offsets(qc, tmp_path):
+    raw = TEXT.encode("utf-8-sig")
+    start = TEXT.index("We pooled")  # code points on the raw text, CRLF counted as two
+    end = TEXT.index("\r\n\r\nInterviewer: And")
+    sources = (
+        f'<TextSource guid="t1" name="one" plainTextPath="internal://t1.txt">'
+        f"{_selection(1, start, end)}{_selection(2, start, end, 'c1')}</TextSource>"
+        '<TextSource guid="t2" name="two" plainTextPath="t2.txt"/>'
+        '<TextSource guid="t3" name="inline"><PlainTextContent>Kim: yes.\n\nKim: no.</PlainTextContent>'
+        "</TextSource>"
+        '<TextSource guid="t4" name="lost" plainTextPath="internal://t4.txt"/>'
+        '<PDFSource guid="p1" name="scan"/>'
+    )
+    path = _zip(
+        tmp_path / "v.qdpx",
+        {
+            "My Project.qde": _project_xml(sources, ns=""),
+            "Sources/t1.txt": raw,
+            "sources/t2.txt": raw,
+        },
+    )
+    result = qc("import", path)
+    assert result.exit_code == 0, result.output
+    assert "5 sources, 2 codes, 1 users, 2 selections with 2 codings" in result.output
+    assert "source scan (PDFSource) skipped" in result.output
+    assert "source 'lost' skipped: its text 'internal://t4.txt' is missing" in result.output
+    assert "Documents: 2 added, 1 already in the project" in result.output  # two = one's text
+    with open_project(qc.project) as store:
+        spans = store.execute(
+            'SELECT x.code, substr(d.text, p.start + 1, p."end" - p.start) FROM coding_spans p'
+            " JOIN documents d ON d.id = p.document_id JOIN codes x ON x.id = p.code_id"
+        ).fetchall()
+        book = json.loads(
+            store.execute("SELECT parsed FROM codebooks ORDER BY id DESC LIMIT 1").fetchone()[0]
+        )
+    assert sorted(map(tuple, spans)) == [
+        ("money.at_this_level", "We pooled it 😀 all."),
+        ("money.pooled", "We pooled it 😀 all."),
+    ]
+    assert [c["id"] for c in book["codes"]] == ["money", "money.pooled", "money.at_this_level"]
+
+
+def test_utf16_offsets_count_an_emoji_as_two(qc, tmp_path):
+    raw = TEXT.encode("utf-8")
+    units = TEXT.encode("utf-16-le")
+    start = TEXT.index("all.")
+    end = TEXT.index("\r\n\r\nInterviewer: And")
+    a, b = len(TEXT[:start].encode("utf-16-le")) // 2, len(TEXT[:end].encode("utf-16-le")) // 2
+    assert a == start + 1
+    assert len(units) // 2 == len(TEXT) + 1
+    sources = f'<TextSource guid="t1" name="one" plainTextPath="internal://t1.txt">{_selection(1, a, b)}</TextSource>'
+    path = _zip(tmp_path / "w.qdpx", {"project.qde": _project_xml(sources), "sources/t1.txt": raw})
+    assert qc("import", path, "--offsets", "utf16").exit_code == 0
+    with open_project(qc.project) as store:
+        [(coded,)] = store.execute(
+            'SELECT substr(d.text, p.start + 1, p."end" - p.start) FROM coding_spans p'
+            " JOIN documents d ON d.id = p.document_id"
+        ).fetchall()
+    assert coded == "all."
+
+
+def test_a_docx_only_source_is_read_from_its_text(qc, tmp_path):
+    import io
+
+    import docx
+
+    document = docx.Document()
+    for line in ("Interviewer: Money?", "Kim: We pooled it.", "Interviewer: And?", "Kim: It held."):
+        document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    sources = '<TextSource guid="t1" name="word" richTextPath="internal://t1.docx"/>'
+    path = _zip(
+        tmp_path / "d.qdpx",
+        {"project.qde": _project_xml(sources), "sources/t1.docx": buffer.getvalue()},
+    )
+    result = qc("import", path)
+    assert result.exit_code == 0, result.output
+    with open_project(qc.project) as store:
+        [(text,)] = store.execute("SELECT text FROM documents").fetchall()
+        speakers = {
+            r[0] for r in store.execute("SELECT speaker FROM segments WHERE is_interviewer = 0")
+        }
+    assert "Kim: We pooled it." in text
+    assert speakers == {"Kim"}

@@ -32,9 +32,30 @@ from qualcode.coding.project import resolve_codebook
     type=click.Path(dir_okay=False),
     help="Map codes onto this codebook (default: the project's).",
 )
+@click.option("--coder", help="A table (.csv): whose coding it is.")
+@click.option(
+    "--document-column",
+    default="document",
+    show_default=True,
+    help="A table: the document (or participant).",
+)
+@click.option("--text-column", default="text", show_default=True, help="A table: the passage.")
+@click.option("--code-column", default="code", show_default=True, help="A table: the code.")
 @click.pass_context
-def import_command(ctx, file, site, coder_map, offsets, codebook) -> None:
-    """Import a REFI-QDA project (.qdpx) from NVivo, ATLAS.ti, MAXQDA, QualCoder or qc.
+def import_command(
+    ctx,
+    file,
+    site,
+    coder_map,
+    offsets,
+    codebook,
+    coder,
+    document_column,
+    text_column,
+    code_column,
+) -> None:
+    """Import a REFI-QDA project (.qdpx) from NVivo, ATLAS.ti, MAXQDA, QualCoder or qc, or a
+    tabulated coding (.csv: a row per coded passage and code).
 
     Text sources become documents (a source whose text the project already holds is that
     document), codes a codebook (or the project's, when every code came from it), users
@@ -43,12 +64,22 @@ def import_command(ctx, file, site, coder_map, offsets, codebook) -> None:
     of other kinds (PDF, pictures, audio, video) are skipped with a warning. Nothing is
     written unless the whole file reads cleanly.
 
+    A table (.csv) gives each document (--document-column) its distinct passages
+    (--text-column) as segments, each distinct code (--code-column; spellings that differ
+    only in case or spacing are one code) a code, and each row a coding by --coder.
+
     \b
     Example:
       qualcode import nvivo-export.qdpx --site hollinsford
       qualcode import coder-b.qdpx --coder-map "Jo Smith=coder-b"
+      qualcode import coded.csv --coder alami --document-column "document ID" \\
+          --text-column text_chunk --code-column code_1
     """
     from qualcode.interop.qdpx import import_qdpx, parse_coder_map
+
+    if Path(file).suffix.lower() == ".csv":
+        _import_table(ctx, file, coder, site, document_column, text_column, code_column)
+        return
 
     with project(ctx) as store, error_boundary():
         book = resolve_codebook(store, codebook) if codebook else None
@@ -88,6 +119,33 @@ def import_command(ctx, file, site, coder_map, offsets, codebook) -> None:
         click.echo(f"Coders with no codings here: {', '.join(idle)}.")
     for warning in result.warnings:
         click.echo(f"Warning: {file}: {warning}", err=True)
+
+
+def _import_table(ctx, file, coder, site, document_column, text_column, code_column) -> None:
+    from qualcode.interop.table import import_table
+
+    if not coder:
+        raise click.UsageError("a table needs --coder: whose coding it is")
+    with project(ctx) as store, error_boundary():
+        result = import_table(
+            store,
+            Path(file),
+            coder=coder,
+            document_column=document_column,
+            text_column=text_column,
+            code_column=code_column,
+            site=site,
+        )
+    click.echo(
+        f"{file}: {result.rows} rows, {result.documents} documents, {result.passages} passages, "
+        f"{result.codes_as_written} codes as written ({result.codes} once case and spacing "
+        f"are ignored)."
+    )
+    report = result.coder
+    click.echo(
+        f"Documents: {result.documents_added} added. Coder {coder}: {report.codings} codings "
+        f"on {report.segments} segments in {report.documents} documents."
+    )
 
 
 @click.group("export", context_settings=CONTEXT_SETTINGS)
