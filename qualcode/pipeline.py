@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qualcode.agreement import Options, audit, kappa_name
+from qualcode.agreement import Options, audit, in_sample_text, kappa_name
 from qualcode.coding.project import (
     CodeReport,
     ImportReport,
@@ -45,7 +45,7 @@ class Agreement:
     title: str
     result: dict
     html: Path | None  # where its page was written (None: not written)
-    in_sample: bool = False
+    in_sample: list[str] = field(default_factory=list)  # computed lines, see agreement
     name: str = "agreement"  # human or machine
 
 
@@ -148,7 +148,7 @@ def agreements(
             page = folder / f"{name}.html"
             page.write_text(render_audit(result), encoding="utf-8")
             (folder / f"{name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-        in_sample = bool(result["in_sample"])
+        in_sample = in_sample_text(result["in_sample"])
         names = [
             c["name"] + (f" ({c['coder']} run {c['run']})" if c["kind"] == "machine" else "")
             for c in result["coders"]
