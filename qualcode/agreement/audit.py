@@ -447,17 +447,7 @@ def _character_tables(
     of_document: dict[int, list[int]] = {}
     for u, s in segments.items():
         of_document.setdefault(s["document_id"], []).append(u)
-    region: dict[int, list[tuple[int, int]]] | None = None
-    if options.scope == "document":
-        chosen = set(of_document) & set().union(*(c.documents for c in who))
-    else:
-        shared = set(segments).intersection(*seen)
-        region = {}
-        for u in sorted(shared, key=lambda u: segments[u]["start"]):
-            region.setdefault(segments[u]["document_id"], []).append(
-                (segments[u]["start"], segments[u]["end"])
-            )
-        chosen = set(region)
+    chosen, region = _character_scope(who, seen, segments, of_document, options.scope)
     if not chosen:
         raise EmptyCorpusError("no document was examined by these coders in this selection")
     marks = ",".join("?" * len(chosen))
@@ -473,7 +463,9 @@ def _character_tables(
         total: st.Sums | None = None
         any_coded = False
         for doc in sorted(chosen, key=lambda d: names[d]):
-            masks = _masks(who, doc, of_document[doc], segments, code, lengths[doc])[keep[doc]]
+            masks = _masks(who, doc, of_document[doc], segments, code, lengths[doc])
+            if keep[doc] is not None:
+                masks = masks[keep[doc]]
             counts = _binary_counts(masks)
             s = st.Sums(counts @ _BINARY_FEATURES[len(who)], 2, len(who))
             total = s if total is None else total + s
@@ -513,13 +505,32 @@ def _character_tables(
         "overall": overall,
         "documents": documents,
         "n_documents": len(chosen),
-        "n_characters": int(sum(int(k.sum()) for k in keep.values())),
+        "n_characters": sum(lengths[d] if k is None else int(k.sum()) for d, k in keep.items()),
     }
 
 
-def _region_mask(length: int, region: list[tuple[int, int]] | None) -> np.ndarray:
+def _character_scope(
+    who: list[CoderCodings],
+    seen: list[set[int]],
+    segments: dict[int, Any],
+    of_document: dict[int, list[int]],
+    scope: str,
+) -> tuple[set[int], dict[int, list[tuple[int, int]]] | None]:
+    """The documents compared, and (scope ``listed``) the stretches of each that count."""
+    if scope == "document":
+        return set(of_document) & set().union(*(c.documents for c in who)), None
+    region: dict[int, list[tuple[int, int]]] = {}
+    for u in sorted(set(segments).intersection(*seen), key=lambda u: segments[u]["start"]):
+        region.setdefault(segments[u]["document_id"], []).append(
+            (segments[u]["start"], segments[u]["end"])
+        )
+    return set(region), region
+
+
+def _region_mask(length: int, region: list[tuple[int, int]] | None) -> np.ndarray | None:
+    """The characters that count (None: all of them)."""
     if region is None:
-        return np.ones(length, dtype=bool)
+        return None
     keep = np.zeros(length, dtype=bool)
     for start, end in region:
         keep[start:end] = True
@@ -535,7 +546,7 @@ def _masks(
     length: int,
 ) -> np.ndarray:
     """Characters x coders: 1 where the coder's coding at ``code`` covers the character."""
-    masks = np.zeros((length, len(who)), dtype=np.int64)
+    masks = np.zeros((length, len(who)), dtype=np.uint8)
     for j, c in enumerate(who):
         spans = c.spans.get((document, code))
         if spans is None:  # codings without spans (machine runs) cover their segment
@@ -560,7 +571,9 @@ _BINARY_FEATURES = {
 
 def _binary_counts(masks: np.ndarray) -> np.ndarray:
     """How many units show each of the 2**m yes/no patterns (pattern p: bit j = coder j)."""
-    keys = masks @ (1 << np.arange(masks.shape[1]))
+    keys = np.zeros(len(masks), dtype=np.int64)
+    for j in range(masks.shape[1]):
+        keys |= masks[:, j].astype(np.int64) << j
     return np.bincount(keys, minlength=2 ** masks.shape[1])[None, :].astype(float)
 
 
