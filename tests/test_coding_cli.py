@@ -191,6 +191,8 @@ def test_train_reports_cross_validated_scores(qc, tmp_path):
     assert entry["same_coder"] == ["alice"]
     assert entry["segments"] == entry["of_segments"] == audit["n_segments"]
     assert "In-sample: model" in qc("agree", "--coders", "alice,model").output
+    page = qc("agree", "--coders", "alice,model", "--format", "html").output
+    assert '<p class="meta in-sample">In-sample: model' in page
     # A rule run trained on nothing is never in-sample.
     assert qc("code", "--coder", "rules").exit_code == 0
     rules = json.loads(qc("agree", "--coders", "alice,rules", "--format", "json").output)
