@@ -40,7 +40,14 @@ LABEL_RE = re.compile(
     re.MULTILINE,
 )
 _PARA_BREAK = re.compile(r"\n[ \t]*\n")
-_HEADINGS_ONLY = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n?)*")
+
+
+def _headings_only(text: str) -> bool:
+    """True if every line is blank or a Markdown heading. (A regex for this, with a repeated
+    group of optional parts, backtracked exponentially on lines that begin with spaces.)"""
+    return all(
+        not line.strip(" \t") or line.lstrip(" \t").startswith("#") for line in text.split("\n")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +103,7 @@ def find_turns(
     turns: list[Turn] = []
     first = accepted[0].start() if accepted else len(text)
     # A Markdown title above the first turn is not talk.
-    if _HEADINGS_ONLY.fullmatch(text[:first]) is None:
+    if not _headings_only(text[:first]):
         turns.append(_trimmed(text, None, None, None, 0, first, None))
     for i, m in enumerate(accepted):
         end = accepted[i + 1].start() if i + 1 < len(accepted) else len(text)
