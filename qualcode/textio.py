@@ -9,7 +9,7 @@ import codecs
 import unicodedata
 from pathlib import Path
 
-from qualcode.errors import TranscriptError
+from qualcode.errors import InputError, TranscriptError
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -71,6 +71,75 @@ def read_text(path: Path) -> str:
     if not data.strip():
         raise TranscriptError(path, "file is empty")
     return normalise(decode(data, path))
+
+
+def check_yaml(text: str, path: str | Path, *, first_line: int = 1) -> None:
+    """Refuse YAML that is too long, uses too many aliases, or would expand to too many
+    values, before anything is built from it: nested aliases expand without bound when
+    loaded (a "billion laughs": 80 aliases can stand for 10**9 strings).
+
+    The expansion is counted from the parser's events: a scalar is one value, a collection
+    one plus its contents, an alias the size of what its anchor named. YAML that does not
+    parse is left to the caller's loader, which reports where.
+    """
+    import yaml
+
+    from qualcode.limits import YAML_CHARACTERS
+
+    if len(text) > YAML_CHARACTERS.value:
+        raise InputError(path, YAML_CHARACTERS.exceeded(len(text)))
+    counter = _YamlCounter(path, first_line)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            counter.add(event)
+    except yaml.YAMLError:
+        return
+
+
+class _YamlCounter:
+    """Counts aliases and expanded values over a stream of YAML events."""
+
+    def __init__(self, path: str | Path, first_line: int) -> None:
+        self.path, self.first_line = path, first_line
+        self.aliases = self.total = 0
+        self.sizes: dict[str, int] = {}
+        self.open: list[list] = []  # per open collection: [anchor, size so far]
+
+    def add(self, event) -> None:
+        import yaml
+
+        from qualcode.limits import YAML_ALIASES, YAML_VALUES
+
+        if isinstance(event, yaml.CollectionStartEvent):
+            self.open.append([event.anchor, 1])
+            return
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = self.open.pop()
+            if anchor:
+                self.sizes[anchor] = size
+            if self.open:  # its contents are in the total already
+                self.open[-1][1] += size
+            return
+        if isinstance(event, yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > YAML_ALIASES.value:
+                self._refuse(YAML_ALIASES.exceeded(self.aliases), event)
+            size = self.sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            size = 1
+            if event.anchor:
+                self.sizes[event.anchor] = 1
+        else:
+            return
+        self.total += size
+        if self.open:
+            self.open[-1][1] += size
+        if self.total > YAML_VALUES.value:
+            self._refuse(YAML_VALUES.exceeded(f"over {self.total}"), event)
+
+    def _refuse(self, reason: str, event) -> None:
+        raise InputError(self.path, reason, line=event.start_mark.line + self.first_line)
 
 
 def yaml_problem(exc: Exception, first_line: int = 1) -> tuple[str, int | None]:

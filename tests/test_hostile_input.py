@@ -50,3 +50,86 @@ def test_turn_parsing_never_takes_long_on_tricky_text(text):
     # Hypothesis fails an example that runs past the deadline: a bound on backtracking, not a
     # benchmark. Texts are short, so anything super-linear shows as seconds, not milliseconds.
     segment_text(text * 3)
+
+
+def test_coding_cost_is_linear_in_a_segments_length():
+    # Found on an earlier build: one 400,000-word turn ran 21 minutes under the rule coder.
+    # A bound as a ratio against the same words in 100 ordinary segments, not a clock time:
+    # quadratic cost would make the long turn about 100 times slower.
+    import re
+    import time
+
+    from qualcode.codebook import default_codebook_path, load_codebook
+    from qualcode.coding.rules import RuleCoder
+    from tests.conftest import CORPUS
+
+    words = re.sub(r"\s+", " ", (CORPUS / "saltmere" / "SAL-03.txt").read_text()).split()
+    text = " ".join((words * 40)[:100_000])
+    pieces = [" ".join(text.split()[i : i + 1000]) for i in range(0, 100_000, 1000)]
+    coder = RuleCoder(load_codebook(default_codebook_path()))
+    coder.fit()
+    coder.predict(pieces[:5])  # warm up spaCy
+    started = time.perf_counter()
+    short = coder.predict(pieces)
+    short_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    [long] = coder.predict([text])
+    long_seconds = time.perf_counter() - started
+    assert long_seconds < 5 * short_seconds + 1.0
+    assert {a.code for a in long} == {a.code for p in short for a in p}
+
+
+def _laughs(levels: int = 9) -> str:
+    """A YAML 'billion laughs': each level repeats the one before ten times (10**9 strings)."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        refs = ",".join([f"*a{i - 1}"] * 10)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_in_a_codebook_is_refused_by_line(qc, tmp_path):
+    path = tmp_path / "bomb.yaml"
+    path.write_text("name: x\n" + _laughs() + "codes: []\n", encoding="utf-8")
+    result = qc("codebook", "validate", path)
+    assert result.exit_code == 1
+    assert "bomb.yaml:" in result.output
+    assert "values once YAML aliases are expanded: more than the limit of 1000000" in result.output
+    assert "QUALCODE_MAX_YAML_VALUES" in result.output
+
+
+def test_a_yaml_alias_bomb_in_a_manifest_or_front_matter_is_refused(qc, tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "manifest.yaml").write_text(_laughs(), encoding="utf-8")
+    (corpus / "a.txt").write_text("Interviewer: hi\nP1: hello\n", encoding="utf-8")
+    result = qc("ingest", corpus)
+    assert result.exit_code == 1
+    assert "manifest.yaml:" in result.output
+    assert "values once YAML aliases are expanded" in result.output
+    other = tmp_path / "d"
+    other.mkdir()
+    (other / "b.txt").write_text("---\n" + _laughs() + "---\nInterviewer: hi\nP1: hello\n")
+    result = qc("ingest", other / "b.txt")
+    assert result.exit_code == 1
+    assert "b.txt:" in result.output
+    assert "values once YAML aliases are expanded" in result.output
+
+
+def test_the_yaml_limits_can_be_changed(qc, tmp_path, monkeypatch):
+    path = tmp_path / "few.yaml"
+    path.write_text(
+        'name: x\nauthors: &who ["a", "b"]\nreferences: *who\n'
+        "codes: [{id: a, label: A, polarity: neutral}]\n"
+    )
+    assert qc("codebook", "validate", path).exit_code == 0  # one alias: within the budget
+    monkeypatch.setenv("QUALCODE_MAX_YAML_ALIASES", "0")
+    result = qc("codebook", "validate", path)
+    assert result.exit_code == 1
+    assert "few.yaml:3: 1 YAML aliases (*name): more than the limit of 0" in result.output
+    assert "(set QUALCODE_MAX_YAML_ALIASES to raise it)" in result.output
+    monkeypatch.setenv("QUALCODE_MAX_YAML_ALIASES", "100")
+    monkeypatch.setenv("QUALCODE_MAX_YAML_VALUES", "5")
+    result = qc("codebook", "validate", path)
+    assert result.exit_code == 1
+    assert "values once YAML aliases are expanded: more than the limit of 5" in result.output

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from qualcode.codebook.model import Code, Codebook, CodebookSpec, CodeSpec
 from qualcode.errors import CodebookError
-from qualcode.textio import decode, normalise, yaml_problem
+from qualcode.textio import check_yaml, decode, normalise, yaml_problem
 
 # libyaml's C parser where PyYAML was built with it: the pure-Python one takes most of a second
 # on the shipped codebook.
@@ -92,6 +92,7 @@ def parse_codebook(text: str, path: Path | None = None, *, raw: Any = None) -> C
     origin = path or "<codebook>"
     if raw is None:
         try:
+            check_yaml(text, origin)
             raw = yaml.load(text, Loader=SafeLoader)
         except yaml.YAMLError as exc:
             problem, line = yaml_problem(exc)

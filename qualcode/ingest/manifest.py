@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from qualcode.errors import ManifestError
-from qualcode.textio import decode, normalise, yaml_problem
+from qualcode.textio import check_yaml, decode, normalise, yaml_problem
 from qualcode.types import CONSENT_VALUES, TIERS
 
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml", "manifest.csv")
@@ -196,6 +196,7 @@ def _yaml_rows(
     text: str, path: Path
 ) -> tuple[list[tuple[int, dict[str, Any], dict[str, int]]], Manifest]:
     try:
+        check_yaml(text, path)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from qualcode.errors import TranscriptError
-from qualcode.textio import yaml_problem
+from qualcode.textio import check_yaml, yaml_problem
 
 
 def split_front_matter(text: str, path: str | Path) -> tuple[dict[str, Any], str, dict[str, int]]:
@@ -27,6 +27,7 @@ def split_front_matter(text: str, path: str | Path) -> tuple[dict[str, Any], str
             raise TranscriptError(path, "front matter opened with '---' is never closed", line=1)
     block = text[4:end]
     try:
+        check_yaml(block, path, first_line=2)
         meta = yaml.safe_load(block) or {}
     except yaml.YAMLError as exc:
         problem, line = yaml_problem(exc, first_line=2)  # the block starts on line 2
