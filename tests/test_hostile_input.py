@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -133,3 +134,42 @@ def test_the_yaml_limits_can_be_changed(qc, tmp_path, monkeypatch):
     result = qc("codebook", "validate", path)
     assert result.exit_code == 1
     assert "values once YAML aliases are expanded: more than the limit of 5" in result.output
+
+
+def test_a_link_out_of_the_corpus_folder_is_not_followed(qc, tmp_path):
+    secret = tmp_path / "private"
+    secret.mkdir()
+    (secret / "diary.txt").write_text("Interviewer: hi\nP1: my secret words\n", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Interviewer: hi\nP1: hello there\n", encoding="utf-8")
+    (corpus / "leak.txt").symlink_to(secret / "diary.txt")
+    result = qc("ingest", corpus, "--site", "x")
+    assert result.exit_code == 0, result.output
+    assert "a link to a file outside the folder" in result.output
+    assert "secret words" not in qc.dump()
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "field"),
+    [
+        ("documents:\n- file: a.txt\ncodings:\n  x: /etc/passwd\n", "codings.x"),
+        ("documents:\n- file: ../private/diary.txt\n", "documents[0].file"),
+    ],
+)
+def test_a_manifest_cannot_name_files_outside_its_folder(qc, tmp_path, yaml_text, field):
+    secret = tmp_path / "private"
+    secret.mkdir()
+    (secret / "diary.txt").write_text("Interviewer: hi\nP1: my secret words\n", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Interviewer: hi\nP1: hello there\n", encoding="utf-8")
+    (corpus / "manifest.yaml").write_text(yaml_text, encoding="utf-8")
+    result = qc("ingest", corpus)
+    assert result.exit_code == 1
+    assert (
+        f"manifest.yaml: {field}" in result.output or f"manifest.yaml:2: {field}" in result.output
+    )
+    assert "is outside the manifest's folder" in result.output
+    assert "root:" not in result.output  # /etc/passwd's first line is never shown
+    assert "secret words" not in result.output

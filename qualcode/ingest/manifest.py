@@ -114,14 +114,7 @@ def load_manifest(path: Path) -> Manifest:
         name = fields.get("file")
         if not name:
             raise ManifestError(path, "missing", line=line, field=prefix + "file")
-        file = (path.parent / str(name)).resolve()
-        if not file.is_file():
-            raise ManifestError(
-                path,
-                f"file {name!r} does not exist",
-                line=lines.get("file", line),
-                field=prefix + "file",
-            )
+        file = inside(path, name, line=lines.get("file", line), field=prefix + "file")
         if file in manifest.entries:
             raise ManifestError(
                 path,
@@ -186,10 +179,26 @@ def _yaml_header(data: dict[str, Any], path: Path, manifest: Manifest) -> None:
     if not isinstance(codings, dict):
         raise ManifestError(path, "must map coder names to coding CSV files", field="codings")
     for coder, name in codings.items():
-        file = (path.parent / str(name)).resolve()
-        if not file.is_file():
-            raise ManifestError(path, f"file {name!r} does not exist", field=f"codings.{coder}")
-        manifest.codings[str(coder)] = file
+        manifest.codings[str(coder)] = inside(path, name, field=f"codings.{coder}")
+
+
+def inside(manifest: Path, name: object, *, line: int | None = None, field: str) -> Path:
+    """A file the manifest names, resolved (links followed); refused unless it exists and lies
+    inside the manifest's folder. Its content is never shown: a path outside the corpus
+    (``/etc/passwd``, ``../../secrets.csv``, a link out) is refused by name only."""
+    root = manifest.parent.resolve()
+    file = (manifest.parent / str(name)).resolve()
+    if root not in file.parents:
+        raise ManifestError(
+            manifest,
+            f"file {str(name)!r} is outside the manifest's folder {root}; move it in, or name "
+            "it on the command line",
+            line=line,
+            field=field,
+        )
+    if not file.is_file():
+        raise ManifestError(manifest, f"file {str(name)!r} does not exist", line=line, field=field)
+    return file
 
 
 def _yaml_rows(

@@ -118,12 +118,12 @@ class _Planner:
             files = sorted(f for f in manifest.entries if _within(f, folder))
             listed = set(files)
             listed |= set(manifest.codings.values())
-            for extra in _walk(folder, self.readers):
+            for extra in _walk(folder, self.readers, self.report):
                 if extra not in listed:
                     self.report.skipped.append((str(_shown(extra)), "not listed in the manifest"))
             root = manifest.root.resolve()
         else:
-            files = list(_walk(folder, self.readers))
+            files = list(_walk(folder, self.readers, self.report))
             root = folder
         for f in files:
             self._plan(f, root, manifest)
@@ -175,14 +175,19 @@ def _key(file: Path, root: Path) -> str:
         return file.name
 
 
-def _walk(folder: Path, readers: dict[str, Any]) -> Iterable[Path]:
+def _walk(folder: Path, readers: dict[str, Any], report: IngestReport) -> Iterable[Path]:
+    """Transcripts in ``folder``; a link that leads outside it is skipped, never followed."""
     for f in sorted(folder.rglob("*")):
         rel = f.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts) or not f.is_file():
             continue
         if f.suffix.lower() not in readers or f.name.lower().startswith(SKIP_PREFIXES):
             continue
-        yield f.resolve()
+        target = f.resolve()
+        if not _within(target, folder.resolve()):
+            report.skipped.append((str(_shown(f)), "a link to a file outside the folder"))
+            continue
+        yield target
 
 
 def ingest(
