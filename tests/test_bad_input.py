@@ -25,7 +25,7 @@ BAD_FILES = [
     (["bad/bad-tier.txt"], "bad-tier.txt:3: tier: tier 'senior' is not one of"),
     (["bad/broken.vtt"], "broken.vtt:3: malformed cue timing"),
     (
-        ["bad", "--manifest", "bad/manifest-missing-file.yaml"],
+        ["good", "--manifest", "bad/manifest-missing-file.yaml"],
         "manifest-missing-file.yaml:4: documents[1].file: file '../good/nowhere.txt' does not exist",
     ),
     (
@@ -33,7 +33,7 @@ BAD_FILES = [
         "manifest-unknown-field.yaml:4: documents[0].particpant: unknown field",
     ),
     (
-        ["bad/manifest-two-sites.yaml"],
+        ["good", "--manifest", "bad/manifest-two-sites.yaml"],
         "manifest-two-sites.yaml:5: participant: participant 'HOL-90' is at site 'Saltmere'",
     ),
     (

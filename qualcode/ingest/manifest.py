@@ -88,8 +88,11 @@ def validate_fields(
         raise fail("interviewer_labels", "interviewer_labels must be a list")
 
 
-def load_manifest(path: Path) -> Manifest:
-    """Read a YAML or CSV manifest; every problem names the manifest's line and field."""
+def load_manifest(path: Path, roots: tuple[Path, ...] = ()) -> Manifest:
+    """Read a YAML or CSV manifest; every problem names the manifest's line and field.
+
+    The files it names must lie inside its folder or inside one of ``roots`` (the folders and
+    files the user named on the command line)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -99,7 +102,7 @@ def load_manifest(path: Path) -> Manifest:
         rows = _csv_rows(text, path)
         manifest = Manifest(path)
     else:
-        rows, manifest = _yaml_rows(text, path)
+        rows, manifest = _yaml_rows(text, path, roots)
     csv_manifest = path.suffix.lower() == ".csv"
     for index, (line, fields, lines) in enumerate(rows):
         prefix = "" if csv_manifest else f"documents[{index}]."
@@ -114,7 +117,7 @@ def load_manifest(path: Path) -> Manifest:
         name = fields.get("file")
         if not name:
             raise ManifestError(path, "missing", line=line, field=prefix + "file")
-        file = inside(path, name, line=lines.get("file", line), field=prefix + "file")
+        file = inside(path, name, roots, line=lines.get("file", line), field=prefix + "file")
         if file in manifest.entries:
             raise ManifestError(
                 path,
@@ -163,7 +166,9 @@ def _csv_rows(text: str, path: Path) -> list[tuple[int, dict[str, Any], dict[str
     return rows
 
 
-def _yaml_header(data: dict[str, Any], path: Path, manifest: Manifest) -> None:
+def _yaml_header(
+    data: dict[str, Any], path: Path, manifest: Manifest, roots: tuple[Path, ...]
+) -> None:
     """Check the top-level fields of a YAML manifest other than its documents."""
     unknown = sorted(set(data) - {"documents", "defaults", "interviewer_labels", "codings"})
     if unknown:
@@ -179,16 +184,25 @@ def _yaml_header(data: dict[str, Any], path: Path, manifest: Manifest) -> None:
     if not isinstance(codings, dict):
         raise ManifestError(path, "must map coder names to coding CSV files", field="codings")
     for coder, name in codings.items():
-        manifest.codings[str(coder)] = inside(path, name, field=f"codings.{coder}")
+        manifest.codings[str(coder)] = inside(path, name, roots, field=f"codings.{coder}")
 
 
-def inside(manifest: Path, name: object, *, line: int | None = None, field: str) -> Path:
+def inside(
+    manifest: Path,
+    name: object,
+    roots: tuple[Path, ...] = (),
+    *,
+    line: int | None = None,
+    field: str,
+) -> Path:
     """A file the manifest names, resolved (links followed); refused unless it exists and lies
-    inside the manifest's folder. Its content is never shown: a path outside the corpus
-    (``/etc/passwd``, ``../../secrets.csv``, a link out) is refused by name only."""
+    inside the manifest's folder or a path named on the command line. Its content is never
+    shown: a path outside (``/etc/passwd``, ``../../secrets.csv``, a link out) is refused by
+    name only."""
     root = manifest.parent.resolve()
     file = (manifest.parent / str(name)).resolve()
-    if root not in file.parents:
+    allowed = [root, *(r.resolve() for r in roots)]
+    if not any(file == r or r in file.parents for r in allowed):
         raise ManifestError(
             manifest,
             f"file {str(name)!r} is outside the manifest's folder {root}; move it in, or name "
@@ -202,7 +216,7 @@ def inside(manifest: Path, name: object, *, line: int | None = None, field: str)
 
 
 def _yaml_rows(
-    text: str, path: Path
+    text: str, path: Path, roots: tuple[Path, ...]
 ) -> tuple[list[tuple[int, dict[str, Any], dict[str, int]]], Manifest]:
     try:
         check_yaml(text, path)
@@ -218,7 +232,7 @@ def _yaml_rows(
         entries = data["documents"]
         entry_nodes = next(v for k, v in node.value if k.value == "documents").value
         defaults = data.get("defaults") or {}
-        _yaml_header(data, path, manifest)
+        _yaml_header(data, path, manifest, roots)
     else:
         raise ManifestError(path, "expected a list of entries or a mapping with 'documents'")
     rows = []

@@ -71,8 +71,16 @@ class _Planner:
     its whole folder is ingested.
     """
 
-    def __init__(self, manifest_path: Path | None, readers: dict[str, Any], report: IngestReport):
-        self.explicit = load_manifest(Path(manifest_path)) if manifest_path else None
+    def __init__(
+        self,
+        manifest_path: Path | None,
+        readers: dict[str, Any],
+        report: IngestReport,
+        roots: Sequence[str | Path] = (),
+    ):
+        # Paths the user named: a manifest may list files inside these as well as its own folder.
+        self.roots = tuple(Path(r) for r in roots)
+        self.explicit = load_manifest(Path(manifest_path), self.roots) if manifest_path else None
         self.readers = readers
         self.report = report
         self.cache: dict[Path, Manifest] = {}
@@ -83,7 +91,7 @@ class _Planner:
     def _manifest(self, path: Path) -> Manifest:
         resolved = path.resolve()
         if resolved not in self.cache:
-            self.cache[resolved] = load_manifest(_shown(resolved))
+            self.cache[resolved] = load_manifest(_shown(resolved), self.roots)
         return self.cache[resolved]
 
     def add(self, given: Path) -> None:
@@ -211,7 +219,7 @@ def ingest(
     from qualcode.ingest import READERS
 
     report = IngestReport()
-    planner = _Planner(Path(manifest_path) if manifest_path else None, READERS, report)
+    planner = _Planner(Path(manifest_path) if manifest_path else None, READERS, report, paths)
     for given in paths:
         planner.add(Path(given))
     if not planner.planned:
@@ -368,7 +376,7 @@ def read_documents(paths: Sequence[str | Path]) -> list[ParsedDocument]:
     """
     from qualcode.ingest import READERS
 
-    planner = _Planner(None, READERS, IngestReport())
+    planner = _Planner(None, READERS, IngestReport(), paths)
     for given in paths:
         planner.add(Path(given))
     settings = _Settings(None, False, None, None, None)
