@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -11,8 +12,9 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from qualcode.errors import QualcodeError
+from qualcode.errors import QualcodeError, StoreError
 from qualcode.store import Store, open_project
+from qualcode.store.db import busy_timeout
 from qualcode.textio import marked_pieces
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -26,6 +28,29 @@ def error_boundary() -> Iterator[None]:
     except QualcodeError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        click.echo(
+            "Error: the project is busy: another qualcode command (or program) held it for "
+            f"longer than {busy_timeout():g} s; try again when it has finished, or set "
+            "QUALCODE_BUSY_TIMEOUT (seconds) to wait longer",
+            err=True,
+        )
+        sys.exit(StoreError.exit_code)
+
+
+def write_output(path: str | Path, text: str) -> None:
+    """Write an -o file; a missing folder or a refused write is one line and exit 1."""
+    target = Path(path)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if isinstance(exc, FileNotFoundError) and not target.parent.is_dir():
+            reason = f"the folder {target.parent} does not exist"
+        click.echo(f"Error: cannot write {target}: {reason}", err=True)
+        sys.exit(1)
 
 
 def project_path(ctx: click.Context) -> Path:

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import sys
-from pathlib import Path
 
 import click
 
@@ -18,7 +17,7 @@ from qualcode.agreement import (
     in_sample_text,
     kappa_name,
 )
-from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project, table
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project, table, write_output
 from qualcode.coding.project import resolve_codebook
 
 CSV_COLUMNS = (
@@ -102,8 +101,16 @@ CSV_COLUMNS = (
     metavar="CODE",
     help="List the segments where the coders differ on CODE (repeatable).",
 )
-@click.option("--bootstrap", default=1000, show_default=True, help="Bootstrap samples (0: none).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(0, 100_000),
+    default=1000,
+    show_default=True,
+    help="Bootstrap samples (0: none).",
+)
+@click.option(
+    "--seed", type=click.IntRange(0), default=0, show_default=True, help="Seed of the bootstrap."
+)
 @click.pass_context
 def command(
     ctx,
@@ -174,7 +181,7 @@ def command(
     else:
         text = to_table(result, show)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text)
         click.echo(f"Wrote the agreement audit of {', '.join(result_coders(result))} to {output}.")
     else:
         click.echo(text, nl=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, write_output
 from qualcode.codebook import default_codebook_path, load_codebook
 from qualcode.codebook.export import to_csv, to_markdown, tree
 
@@ -92,7 +92,7 @@ def export(file: str | None, fmt: str, output: str | None) -> None:
     else:
         text = to_markdown(codebook) if fmt == "md" else to_csv(codebook)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text)
         click.echo(f"Wrote {output}.")
     else:
         click.echo(text, nl=False)
@@ -128,7 +128,7 @@ def import_qdc(file: str, output: str | None) -> None:
             codes, name=path.stem, origin=origin, sets=sets, source=path.name
         )
     if output:
-        Path(output).write_text(codebook.text, encoding="utf-8")
+        write_output(output, codebook.text)
         click.echo(
             f"Wrote {output}: {len(codebook.codes)} codes ({len(codebook.codable)} codable), "
             f"{len(codebook.sets)} sets."

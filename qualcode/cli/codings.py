@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, highlight, project
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, highlight, project, write_output
 from qualcode.coding.project import (
     EXPORT_COLUMNS,
     codings_csv,
@@ -91,7 +91,7 @@ def export(ctx, fmt, coder, all_runs, output) -> None:
             for row in rows
         )
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text)
         click.echo(f"Wrote {len(rows)} codings to {output}.")
     else:
         click.echo(text, nl=False)
@@ -99,7 +99,7 @@ def export(ctx, fmt, coder, all_runs, output) -> None:
 
 @command.command("show")
 @click.argument("segment_id", type=int)
-@click.option("--width", default=100, show_default=True)
+@click.option("--width", type=click.IntRange(20, 1000), default=100, show_default=True)
 @click.pass_context
 def show(ctx, segment_id, width) -> None:
     """Print a segment with its evidence highlighted, and each coder's codes and reasons.

@@ -40,7 +40,13 @@ def list_documents(ctx: click.Context, site: str | None) -> None:
 
 @command.command("show")
 @click.argument("path")
-@click.option("--width", default=100, show_default=True, help="Wrap text at this width.")
+@click.option(
+    "--width",
+    type=click.IntRange(20, 1000),
+    default=100,
+    show_default=True,
+    help="Wrap text at this width.",
+)
 @click.pass_context
 def show(ctx: click.Context, path: str, width: int) -> None:
     """Print a document's segments with their ids, speakers and interviewer flags.

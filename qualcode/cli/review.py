@@ -30,7 +30,13 @@ HELP = """\
 @click.option("--site", help="Only segments from this site.")
 @click.option("--document", help="Only this document (its path in the project).")
 @click.option("--code", help="Only segments the latest machine run suggested this code for.")
-@click.option("--width", default=100, show_default=True, help="Wrap text at this width.")
+@click.option(
+    "--width",
+    type=click.IntRange(20, 1000),
+    default=100,
+    show_default=True,
+    help="Wrap text at this width.",
+)
 @click.pass_context
 def command(ctx, coder, site, document, code, width) -> None:
     """Code segments in the terminal, with the machine's suggestions and their evidence.

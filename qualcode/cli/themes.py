@@ -5,11 +5,17 @@ from __future__ import annotations
 import io
 import json
 import textwrap
-from pathlib import Path
 
 import click
 
-from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, progress_bar, project, table
+from qualcode.cli._util import (
+    CONTEXT_SETTINGS,
+    error_boundary,
+    progress_bar,
+    project,
+    table,
+    write_output,
+)
 from qualcode.coding.project import resolve_codebook
 from qualcode.errors import InputError
 from qualcode.themes import GROUPINGS, Options, discover
@@ -30,7 +36,13 @@ from qualcode.themes import results as res
     show_default=True,
     help="tfidf (local TF-IDF + SVD, no download) or sentence-transformers:MODEL (installed).",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed: the same seed, the same topics.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="Seed: the same seed, the same topics.",
+)
 @click.option("--guided", is_flag=True, help="Seed topics with the codebook's codes.")
 @click.option(
     "--codes-from",
@@ -120,7 +132,7 @@ def _spread(topic: dict) -> str:
 
 @command.command("show")
 @click.argument("topic", required=False)
-@click.option("--run", "run_id", type=int, help="A themes run (default: the latest).")
+@click.option("--run", "run_id", type=click.IntRange(1), help="A themes run (default: the latest).")
 @click.pass_context
 def show(ctx, topic, run_id) -> None:
     """List the latest run's topics, or show one: keywords, quotes, spread, codes.
@@ -177,7 +189,7 @@ def show(ctx, topic, run_id) -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."
 )
-@click.option("--run", "run_id", type=int, help="A themes run (default: the latest).")
+@click.option("--run", "run_id", type=click.IntRange(1), help="A themes run (default: the latest).")
 @click.pass_context
 def suggest_codes(ctx, output, run_id) -> None:
     """Write the emergent-theme candidates as codebook YAML, for a person to edit and merge.
@@ -190,7 +202,7 @@ def suggest_codes(ctx, output, run_id) -> None:
         run_id = res.latest_run(store, run_id)
         text = res.suggested_codes(res.load(store, run_id))
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text)
         click.echo(f"Wrote {text.count('- id: emergent.')} suggested codes to {output}.")
     else:
         click.echo(text, nl=False)
@@ -203,7 +215,7 @@ def suggest_codes(ctx, output, run_id) -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."
 )
-@click.option("--run", "run_id", type=int, help="A themes run (default: the latest).")
+@click.option("--run", "run_id", type=click.IntRange(1), help="A themes run (default: the latest).")
 @click.pass_context
 def export(ctx, fmt, output, run_id) -> None:
     """Export the topics of a themes run, one row per topic.
@@ -221,7 +233,7 @@ def export(ctx, fmt, output, run_id) -> None:
     else:
         text = res.themes_csv(rows)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text)
         click.echo(f"Wrote {len(rows)} topics to {output}.")
     else:
         click.echo(text, nl=False)

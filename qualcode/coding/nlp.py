@@ -59,12 +59,17 @@ def _make_lookup_lemmatizer(nlp: Language, name: str):
 def load_nlp(model: str | None = None) -> Language:
     """The pipeline: a named installed spaCy pipeline, or the offline default."""
     if model:
-        if not spacy.util.is_package(model) and not spacy.util.is_directory(model):
+        from pathlib import Path
+
+        if not spacy.util.is_package(model) and not Path(model).is_dir():
             raise QualcodeError(
                 f"spaCy pipeline {model!r} is not installed; install it or leave out --spacy-model "
                 "(qualcode never downloads models)"
             )
-        nlp = spacy.load(model, exclude=["ner", "textcat"])
+        try:
+            nlp = spacy.load(model, exclude=["ner", "textcat"])
+        except (OSError, ValueError) as exc:  # a folder that is not a pipeline, or a bad one
+            raise QualcodeError(f"cannot load spaCy pipeline {model!r}: {exc}") from exc
         if "sentencizer" not in nlp.pipe_names and "parser" not in nlp.pipe_names:
             nlp.add_pipe("sentencizer")
     else:

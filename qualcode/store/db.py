@@ -71,9 +71,22 @@ class Store:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
 
+def busy_timeout() -> float:
+    """Seconds a command waits for another writer before giving up (QUALCODE_BUSY_TIMEOUT).
+
+    Writes are short transactions (one coding run, one review decision), so two evaluators
+    reviewing at once, or `review` during `code`, wait for each other rather than fail."""
+    import os
+
+    try:
+        return max(0.0, float(os.environ.get("QUALCODE_BUSY_TIMEOUT", "") or 30.0))
+    except ValueError:
+        return 30.0
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout())
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA journal_mode = WAL")
