@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from qualcode.errors import InputError, TranscriptError
@@ -71,6 +72,34 @@ def read_text(path: Path) -> str:
     if not data.strip():
         raise TranscriptError(path, "file is empty")
     return normalise(decode(data, path))
+
+
+# A cell that begins with one of these is a formula to Excel, LibreOffice and Google Sheets
+# (CSV injection: a transcript line "=HYPERLINK(...)" would become live).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell that a spreadsheet would read as a formula, with a leading apostrophe (as
+    OWASP advises); numbers and other cells unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object] | Mapping[str, object]]) -> str:
+    """The one CSV writer for every export: the header, then rows (sequences in header order,
+    or mappings by column name), each text cell spreadsheet-safe."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        cells = [row.get(c) for c in header] if isinstance(row, Mapping) else row
+        writer.writerow([spreadsheet_safe(c) for c in cells])
+    return out.getvalue()
 
 
 def check_yaml(text: str, path: str | Path, *, first_line: int = 1) -> None:

@@ -173,3 +173,29 @@ def test_a_manifest_cannot_name_files_outside_its_folder(qc, tmp_path, yaml_text
     assert "is outside the manifest's folder" in result.output
     assert "root:" not in result.output  # /etc/passwd's first line is never shown
     assert "secret words" not in result.output
+
+
+def test_csv_exports_never_carry_a_live_formula(qc, tmp_path):
+    # Found: a transcript line starting with = + - or @ became a live formula in codings.csv,
+    # themes.csv and the agreement CSV. Every CSV now goes through one writer.
+    import csv
+    import io
+
+    from qualcode.textio import csv_text
+
+    doc = tmp_path / "f.txt"
+    turns = [
+        '=HYPERLINK("http://evil","click") we never had a pooled budget and money was short',
+        "+1 the council cut the funding again this year",
+        "-2 we met every month and nothing moved, the GPs felt left out",
+        "@SUM(A1) trust between the council and the NHS trust was low",
+    ]
+    doc.write_text("".join(f"Interviewer: and?\nP1: {t}\n" for t in turns), encoding="utf-8")
+    assert qc("ingest", doc, "--site", "x").exit_code == 0
+    assert qc("code", "--coder", "rules").exit_code == 0
+    exported = qc("codings", "export", "--format", "csv").output
+    cells = [c for row in csv.reader(io.StringIO(exported)) for c in row]
+    assert any(c.startswith("'=HYPERLINK") for c in cells)
+    assert not any(c[:1] in ("=", "+", "-", "@") for c in cells)
+    out = csv_text(["a", "b"], [["=1+1", -3], {"a": "@x", "b": "plain"}])
+    assert out.splitlines() == ["a,b", "'=1+1,-3", "'@x,plain"]  # numbers stay numbers

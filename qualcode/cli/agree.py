@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
@@ -19,6 +18,7 @@ from qualcode.agreement import (
 )
 from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project, table, write_output
 from qualcode.coding.project import resolve_codebook
+from qualcode.textio import csv_text
 
 CSV_COLUMNS = (
     "level",
@@ -305,9 +305,7 @@ def _sums(rows: list[dict]) -> dict:
 
 
 def to_csv(result: dict) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
+    out = []
     pooled = result["overall"]["pooled"] | _sums(result["codes"]) | {"code": "all codes"}
     for level, rows in (
         ("code", result["codes"]),
@@ -324,5 +322,5 @@ def to_csv(result: dict) -> str:
                 ci = r.get(key) or [None, None]
                 flat[f"{prefix}_low"], flat[f"{prefix}_high"] = ci
             flat["undefined"] = "; ".join(f"{k}: {v}" for k, v in r.get("undefined", {}).items())
-            writer.writerow(flat)
-    return out.getvalue()
+            out.append(flat)
+    return csv_text(CSV_COLUMNS, out)

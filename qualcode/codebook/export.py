@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from qualcode.codebook.model import Code, Codebook
+from qualcode.textio import csv_text
 
 CSV_COLUMNS = (
     "id",
@@ -43,11 +41,9 @@ def tree(codebook: Codebook) -> str:
 
 
 def to_csv(codebook: Codebook) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for code in codebook.codes.values():
-        writer.writerow(
+        rows.append(
             [
                 code.id,
                 code.parent or "",
@@ -62,7 +58,7 @@ def to_csv(codebook: Codebook) -> str:
                 " | ".join(code.near_misses),
             ]
         )
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, rows)
 
 
 def _md_escape(text: str) -> str:

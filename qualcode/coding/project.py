@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from qualcode.coding.training import Units, default_units, read_coding_rows, uni
 from qualcode.errors import InputError, QualcodeError, UnknownCodeError
 from qualcode.store import Store
 from qualcode.store import queries as q
+from qualcode.textio import csv_text
 
 MACHINE_CODERS = ("rules", "model", "hybrid")
 
@@ -502,12 +501,13 @@ _LATEST = (
 
 def codings_csv(rows: list[dict[str, Any]]) -> str:
     """Export rows as CSV text with the EXPORT_COLUMNS header; evidence as JSON."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        writer.writerow([json.dumps(row[c]) if c == "evidence" else row[c] for c in EXPORT_COLUMNS])
-    return out.getvalue()
+    return csv_text(
+        EXPORT_COLUMNS,
+        (
+            [json.dumps(row[c]) if c == "evidence" else row[c] for c in EXPORT_COLUMNS]
+            for row in rows
+        ),
+    )
 
 
 def export_rows(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import UTC, datetime
 from importlib import metadata
@@ -23,6 +21,7 @@ from qualcode.report.data import (
     ReportData,
 )
 from qualcode.report.env import environment, number
+from qualcode.textio import csv_text
 
 # Colour-blind-safe diverging pair (ColorBrewer PuOr): orange for barriers, purple for
 # prerequisites; the share sets the strength, and the number is always printed too.
@@ -181,21 +180,18 @@ def render(
 
 def matrix_csv(data: ReportData) -> str:
     """Sites x codes and families: segments, share of the site's segments, respondents."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            "level",
-            "code",
-            "label",
-            "polarity",
-            "site",
-            "segments",
-            "share",
-            "respondents",
-            "of_respondents",
-        ]
+    header = (
+        "level",
+        "code",
+        "label",
+        "polarity",
+        "site",
+        "segments",
+        "share",
+        "respondents",
+        "of_respondents",
     )
+    rows = []
     for level, items, matrix in (
         ("code", data.codes, data.matrix),
         (
@@ -207,7 +203,7 @@ def matrix_csv(data: ReportData) -> str:
         for item in items:
             for site in data.sites:
                 cell = matrix[item["id"]][site]
-                writer.writerow(
+                rows.append(
                     [
                         level,
                         item["id"],
@@ -220,7 +216,7 @@ def matrix_csv(data: ReportData) -> str:
                         cell["of_people"],
                     ]
                 )
-    return out.getvalue()
+    return csv_text(header, rows)
 
 
 def docx(data: ReportData, path: Path, themes: list[dict[str, Any]]) -> None:

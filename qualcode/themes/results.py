@@ -3,8 +3,6 @@ the YAML fragment of suggested codes."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from typing import Any
@@ -13,6 +11,7 @@ import yaml
 
 from qualcode.errors import InputError, QualcodeError
 from qualcode.store import Store
+from qualcode.textio import csv_text
 
 
 def latest_run(store: Store, run_id: int | None = None) -> int:
@@ -142,17 +141,16 @@ def export_rows(models: list[dict[str, Any]], run_id: int) -> list[dict[str, Any
 
 def themes_csv(rows: list[dict[str, Any]]) -> str:
     """Topic rows as CSV text (EXPORT_COLUMNS); lists and mappings as JSON."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
+    return csv_text(
+        EXPORT_COLUMNS,
+        (
             {
                 k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v
                 for k, v in row.items()
             }
-        )
-    return out.getvalue()
+            for row in rows
+        ),
+    )
 
 
 def suggested_codes(models: list[dict[str, Any]], family: str = "emergent") -> str:
