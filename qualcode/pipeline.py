@@ -20,6 +20,7 @@ from qualcode.coding.project import (
 from qualcode.errors import EmptyCorpusError, InputError
 from qualcode.ingest import IngestReport, ingest
 from qualcode.store import Store, open_or_create
+from qualcode.store import queries as q
 from qualcode.store.queries import latest_machine_run
 from qualcode.types import REFERENCE_CODERS
 
@@ -148,6 +149,8 @@ def agreements(
             page = folder / f"{name}.html"
             page.write_text(render_audit(result), encoding="utf-8")
             (folder / f"{name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+            with store.atomic():
+                q.record_outputs(store, [page, folder / f"{name}.json"], "agreement audit")
         in_sample = in_sample_text(result["in_sample"])
         names = [
             c["name"] + (f" ({c['coder']} run {c['run']})" if c["kind"] == "machine" else "")
@@ -270,4 +273,6 @@ def make_report(
     if docx:
         report_site.docx(data, folder / "report.docx", themes)
         written.append(folder / "report.docx")
+    with store.atomic():
+        q.record_outputs(store, written, "report")
     return ReportFiles(folder, index, written)

@@ -7,6 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from qualcode.ingest.turns import segment_text
+from qualcode.store import open_project
 
 # Characters the speaker-label pattern cares about, to build texts that could make it backtrack.
 PIECES = [
@@ -199,3 +200,43 @@ def test_csv_exports_never_carry_a_live_formula(qc, tmp_path):
     assert not any(c[:1] in ("=", "+", "-", "@") for c in cells)
     out = csv_text(["a", "b"], [["=1+1", -3], {"a": "@x", "b": "plain"}])
     assert out.splitlines() == ["a,b", "'=1+1,-3", "'@x,plain"]  # numbers stay numbers
+
+
+def test_withdrawal_reaches_every_output(tmp_path):
+    # Found: after `documents remove` the words were still in agreement pages, the report,
+    # codings.csv and stored topic models.
+    import shutil
+
+    from click.testing import CliRunner
+
+    from qualcode.cli import cli
+    from tests.conftest import CORPUS
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["run", str(corpus), "--out", str(out)]).exit_code == 0
+    project = out / "qualcode.db"
+    own = tmp_path / "mine.csv"
+    assert (
+        runner.invoke(cli, ["-p", str(project), "codings", "export", "-o", str(own)]).exit_code == 0
+    )
+    phrase = "they see carers as the council"
+    doc = corpus / "saltmere" / "SAL-03.txt"
+    written = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".html", ".json", ".csv")]
+    assert any(phrase in p.read_text(encoding="utf-8") for p in written)
+    key = f"saltmere/{doc.name}"
+    result = runner.invoke(cli, ["-p", str(project), "documents", "remove", key, "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "Dropped" in result.output
+    assert "topic model" in result.output
+    assert str(own.resolve()) in result.output
+    assert str((out / "report" / "index.html").resolve()) in result.output
+    left = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".html", ".json", ".csv")]
+    assert not [p for p in left if phrase in p.read_text(encoding="utf-8")]
+    assert not own.exists()
+    with open_project(project) as store:
+        kept = {tuple(r) for r in store.execute("SELECT grouping, group_value FROM topic_models")}
+    # the whole-corpus model and Saltmere's went; the other sites' models never saw the text
+    assert kept == {("site", "Brannock"), ("site", "Eddon Vale"), ("site", "Hollinsford")}

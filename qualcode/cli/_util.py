@@ -40,8 +40,12 @@ def error_boundary() -> Iterator[None]:
         sys.exit(StoreError.exit_code)
 
 
-def write_output(path: str | Path, text: str) -> None:
-    """Write an -o file; a missing folder or a refused write is one line and exit 1."""
+def write_output(
+    path: str | Path, text: str, ctx: click.Context | None = None, what: str = ""
+) -> None:
+    """Write an -o file; a missing folder or a refused write is one line and exit 1. With
+    ``ctx``, the file holds transcript text: the project records it, so that removing a
+    document later deletes it too."""
     target = Path(path)
     try:
         target.write_text(text, encoding="utf-8")
@@ -51,6 +55,11 @@ def write_output(path: str | Path, text: str) -> None:
             reason = f"the folder {target.parent} does not exist"
         click.echo(f"Error: cannot write {target}: {reason}", err=True)
         sys.exit(1)
+    if ctx is not None:
+        from qualcode.store import queries as q
+
+        with project(ctx) as store, store.atomic():
+            q.record_outputs(store, [target], what)
 
 
 def project_path(ctx: click.Context) -> Path:

@@ -181,7 +181,7 @@ def command(
     else:
         text = to_table(result, show)
     if output:
-        write_output(output, text)
+        write_output(output, text, ctx, "agreement audit")
         click.echo(f"Wrote the agreement audit of {', '.join(result_coders(result))} to {output}.")
     else:
         click.echo(text, nl=False)

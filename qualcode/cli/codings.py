@@ -91,7 +91,7 @@ def export(ctx, fmt, coder, all_runs, output) -> None:
             for row in rows
         )
     if output:
-        write_output(output, text)
+        write_output(output, text, ctx, "codings export")
         click.echo(f"Wrote {len(rows)} codings to {output}.")
     else:
         click.echo(text, nl=False)

@@ -98,8 +98,21 @@ def remove(ctx: click.Context, paths: tuple[str, ...], participant: str | None, 
             removal = q.remove_documents(store, rows, reason="removed by user", run_id=run_id)
             q.finish_run(store, run_id)
         q.purge_free_pages(store)
+        deleted = q.delete_outputs(removal.outputs)
     click.echo(
         f"Removed {len(removal.documents)} document(s), {removal.segments} segments, "
         f"{removal.codings} codings"
         + (f" and participants {', '.join(removal.participants)}." if removal.participants else ".")
     )
+    if removal.topic_models:
+        click.echo(
+            f"Dropped {removal.topic_models} topic model(s) fitted on their text "
+            "(run `qualcode themes` again)."
+        )
+    if deleted:
+        click.echo(
+            f"Deleted {len(deleted)} file(s) qualcode had written with the project's text "
+            "(write them again with `qualcode report` or the command that made them):"
+        )
+        for path in deleted:
+            click.echo(f"  {path}")

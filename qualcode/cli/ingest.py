@@ -23,6 +23,8 @@ def print_report(report: IngestReport) -> None:
             f"Removed (consent withdrawn in the manifest): {paths}; "
             f"{segments} segments and {codings} codings deleted."
         )
+    for path in report.deleted_outputs:
+        click.echo(f"Deleted {path} (written with the withdrawn text; write it again).")
     segments = sum(n for _, n in report.added)
     click.echo(
         f"Ingested {report.files} file(s): {len(report.added)} documents, {segments} segments. "

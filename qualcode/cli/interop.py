@@ -8,6 +8,7 @@ import click
 
 from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project
 from qualcode.coding.project import resolve_codebook
+from qualcode.store import queries as q
 
 
 @click.command("import", context_settings=CONTEXT_SETTINGS)
@@ -186,6 +187,8 @@ def export_qdpx_command(ctx, output, coders, codebook) -> None:
     with project(ctx) as store, error_boundary():
         book = resolve_codebook(store, codebook)
         report = export_qdpx(store, Path(output), book, list(coders) or None)
+        with store.atomic():
+            q.record_outputs(store, [Path(output)], "REFI-QDA export")
     click.echo(
         f"Wrote {output}: {report.documents} documents, {report.codes} codes, "
         f"{report.selections} selections by {', '.join(report.coders) or 'no coder'}."

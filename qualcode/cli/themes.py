@@ -202,7 +202,7 @@ def suggest_codes(ctx, output, run_id) -> None:
         run_id = res.latest_run(store, run_id)
         text = res.suggested_codes(res.load(store, run_id))
     if output:
-        write_output(output, text)
+        write_output(output, text, ctx, "themes export")
         click.echo(f"Wrote {text.count('- id: emergent.')} suggested codes to {output}.")
     else:
         click.echo(text, nl=False)
@@ -233,7 +233,7 @@ def export(ctx, fmt, output, run_id) -> None:
     else:
         text = res.themes_csv(rows)
     if output:
-        write_output(output, text)
+        write_output(output, text, ctx, "themes export")
         click.echo(f"Wrote {len(rows)} topics to {output}.")
     else:
         click.echo(text, nl=False)

@@ -40,6 +40,7 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (document, message)
     codings: dict[str, Path] = field(default_factory=dict)  # manifests' human coding files
+    deleted_outputs: list[str] = field(default_factory=list)  # files a withdrawal deleted
 
 
 @dataclass(slots=True)
@@ -283,6 +284,7 @@ def ingest(
         q.finish_run(store, report.run_id)
     if to_withdraw:
         q.purge_free_pages(store)
+        report.deleted_outputs = q.delete_outputs(removal.outputs)
     return report
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from qualcode import __version__
@@ -299,6 +300,8 @@ class Removal:
     segments: int
     codings: int
     participants: list[str]
+    topic_models: int = 0  # topic models fitted on their text, dropped
+    outputs: list[str] = field(default_factory=list)  # files to delete once this commits
 
 
 def find_documents_to_remove(store: Store, paths: list[str], participant: str | None) -> list[Any]:
@@ -342,6 +345,19 @@ def remove_documents(store: Store, rows: list[Any], *, reason: str, run_id: int 
         f"SELECT count(*) FROM segments WHERE document_id IN ({marks})", ids
     ).fetchone()[0]
     codings = count_codings(store, ids)
+    # Topic models fitted on this text keep it in their keywords, labels and quotes: drop them.
+    models = [
+        r[0]
+        for r in store.execute(
+            "SELECT DISTINCT t.model_id FROM topic_segments ts JOIN topics t ON t.id = ts.topic_id"
+            f" JOIN segments s ON s.id = ts.segment_id WHERE s.document_id IN ({marks})",
+            ids,
+        )
+    ]
+    if models:
+        store.execute(
+            f"DELETE FROM topic_models WHERE id IN ({','.join('?' * len(models))})", models
+        )
     before = {r[0] for r in store.execute("SELECT pseudonym FROM participants")}
     delete_documents(store, ids)
     after = {r[0] for r in store.execute("SELECT pseudonym FROM participants")}
@@ -350,7 +366,36 @@ def remove_documents(store: Store, rows: list[Any], *, reason: str, run_id: int 
         " VALUES (?, ?, ?, ?, ?)",
         [(r["path"], r["sha256"], reason, run_id, now()) for r in rows],
     )
-    return Removal([r["path"] for r in rows], segments, codings, sorted(before - after))
+    outputs = [r[0] for r in store.execute("SELECT DISTINCT path FROM outputs ORDER BY path")]
+    store.execute("DELETE FROM outputs")
+    return Removal(
+        [r["path"] for r in rows],
+        segments,
+        codings,
+        sorted(before - after),
+        topic_models=len(models),
+        outputs=outputs,
+    )
+
+
+def record_outputs(store: Store, paths: list[Path], what: str) -> None:
+    """Remember files written with transcript text, for removal to reach them."""
+    store.conn.executemany(
+        "INSERT INTO outputs (path, what, written_at) VALUES (?, ?, ?)",
+        [(str(Path(p).resolve()), what, now()) for p in paths],
+    )
+
+
+def delete_outputs(paths: list[str]) -> list[str]:
+    """Delete the files a removal reached (after it committed); returns those deleted."""
+    deleted = []
+    for path in paths:
+        try:
+            Path(path).unlink()
+            deleted.append(path)
+        except FileNotFoundError:
+            continue
+    return deleted
 
 
 def removed_record(store: Store, key: str, sha256: str) -> Any:

@@ -222,6 +222,18 @@ INSERT INTO coding_spans (document_id, code_id, coder_id, run_id, start, "end")
     WHERE c.start IS NOT NULL AND c.start < c."end";
 """
 
+# 7: the files qualcode wrote that hold transcript text (reports, audit pages, exports), so
+# that removing a document (a participant withdrew) can delete them too, listing each.
+OUTPUTS = """
+CREATE TABLE outputs (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,            -- absolute
+    what TEXT NOT NULL,
+    written_at TEXT NOT NULL
+);
+CREATE INDEX outputs_path ON outputs(path);
+"""
+
 MIGRATIONS: list[str] = [
     INITIAL,
     REMOVED_DOCUMENTS,
@@ -229,5 +241,6 @@ MIGRATIONS: list[str] = [
     CODEBOOK_JSON,
     TOPICS,
     CODING_SPANS,
+    OUTPUTS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
