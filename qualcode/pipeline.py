@@ -181,6 +181,10 @@ def themes(store: Store, codebook, report, progress=None) -> tuple[int | None, b
     return overall, True
 
 
+def _without_quotes(models: list[dict]) -> list[dict]:
+    return [dict(m, topics=[dict(t, quotes=[]) for t in m["topics"]]) for m in models]
+
+
 @dataclass(slots=True)
 class ReportFiles:
     folder: Path
@@ -198,6 +202,7 @@ def make_report(
     coder: str | None = None,
     docx: bool = False,
     generated: str | None = None,
+    no_quotes: bool = False,
 ) -> ReportFiles:
     """Write the site-comparison report: index.html, the agreement pages it links to, and
     codings.csv, themes.csv and matrix.csv beside it (report.docx too if asked)."""
@@ -210,6 +215,8 @@ def make_report(
     folder = Path(folder)
     codebook = codebook or resolve_codebook(store)
     data = report_data.build(store, codebook, coder)
+    if no_quotes:
+        data.quotes = {}
     if agreements_done is None:
         humans = [
             r[0]
@@ -221,8 +228,9 @@ def make_report(
     links = []
     for a in agreements_done:
         page = folder / f"agreement-{a.name}.html"
+        shown = dict(a.result, disagreements={}) if no_quotes else a.result
         page.write_text(
-            render_audit(a.result, generated=generated, back="index.html"), encoding="utf-8"
+            render_audit(shown, generated=generated, back="index.html"), encoding="utf-8"
         )
         written.append(page)
         kappa = kappa_name(len(a.result["coders"]))
@@ -252,6 +260,8 @@ def make_report(
             " ORDER BY id DESC LIMIT 12"
         )
     ]
+    if no_quotes:
+        themes, site_themes = _without_quotes(themes), _without_quotes(site_themes)
     html = report_site.render(
         data,
         themes=themes,
@@ -265,6 +275,8 @@ def make_report(
     index.write_text(html, encoding="utf-8")
     written.append(index)
     rows = export_rows(store, coder=data.coder["coder"])
+    if no_quotes:
+        rows = [dict(r, text="", evidence=[]) for r in rows]
     (folder / "codings.csv").write_text(codings_csv(rows), encoding="utf-8")
     topics = theme_results.export_rows(themes, themes_run) if themes_run else []
     (folder / "themes.csv").write_text(theme_results.themes_csv(topics), encoding="utf-8")

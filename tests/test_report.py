@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 import re
 import shutil
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from qualcode.cli import cli
 from qualcode.coding.expected import EXPECTED_PATH
+from qualcode.store import open_project
 from tests.conftest import CORPUS, Qualcode
 
 SECTIONS = (
@@ -219,3 +221,27 @@ def test_the_report_in_a_real_browser(demo_run, tmp_path):
     )
     assert snap.returncode == 0, snap.stderr[-2000:]
     assert shot.stat().st_size > 10_000
+
+
+def test_no_quotes_leaves_every_quote_out(demo_run, tmp_path):
+    project = demo_run / "qualcode.db"
+    out = tmp_path / "board"
+    result = CliRunner().invoke(
+        cli, ["-p", str(project), "report", "--out", str(out), "--no-quotes"]
+    )
+    assert result.exit_code == 0, result.output
+    with open_project(project) as store:
+        sentences = [
+            r[0]
+            for r in store.execute("SELECT text FROM segments WHERE is_interviewer = 0")
+            if len(r[0]) > 60
+        ]
+    files = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".html", ".csv", ".json")]
+    assert {p.name for p in files} >= {"index.html", "codings.csv", "themes.csv"}
+    body = "\n".join(html.unescape(p.read_text(encoding="utf-8")) for p in files)
+    leaked = [s for s in sentences if s[:60] in body]
+    assert leaked == []
+    usual = "\n".join(
+        html.unescape(p.read_text(encoding="utf-8")) for p in (demo_run / "report").glob("*.*")
+    )
+    assert [s for s in sentences if s[:60] in usual]  # the ordinary report does quote

@@ -209,3 +209,31 @@ def test_ingest_records_a_run_and_metadata(qc, good_copy):
 def test_create_project_in_missing_folder(tmp_path):
     with pytest.raises(StoreError, match="folder does not exist"):
         create_project(tmp_path / "no" / "p.db")
+
+
+def test_backup_and_check(qc, tmp_path):
+    import sqlite3
+
+    from tests.conftest import CORPUS
+
+    assert qc("ingest", CORPUS / "hollinsford" / "HOL-01.txt").exit_code == 0
+    result = qc("check")
+    assert result.exit_code == 0, result.output
+    assert "The project is sound" in result.output
+    copy = tmp_path / "copy.db"
+    assert qc("backup", "-o", copy).exit_code == 0
+    again = qc("backup", "-o", copy)
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+    with open_project(copy) as store:
+        assert store.execute("SELECT count(*) FROM segments").fetchone()[0] > 0
+    # damage the copy behind qualcode's back: a segment that no longer matches its document
+    conn = sqlite3.connect(copy)
+    conn.execute("UPDATE documents SET text = 'X' || text")
+    conn.commit()
+    conn.close()
+    from tests.conftest import Qualcode
+
+    damaged = Qualcode(copy)("check")
+    assert damaged.exit_code == 1
+    assert "segments no longer match their document's text" in damaged.output

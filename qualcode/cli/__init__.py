@@ -39,6 +39,7 @@ from qualcode.cli import (  # noqa: E402
     ingest,
     init,
     interop,
+    maintenance,
     report,
     review,
     run,
@@ -65,3 +66,5 @@ for module in (
     cli.add_command(module.command)
 cli.add_command(interop.import_command)
 cli.add_command(interop.export_command)
+cli.add_command(maintenance.backup_command)
+cli.add_command(maintenance.check_command)

@@ -35,8 +35,14 @@ from qualcode.pipeline import make_report
     multiple=True,
     help="html (always written) and, with docx, a Word version too.",
 )
+@click.option(
+    "--no-quotes",
+    is_flag=True,
+    help="Leave out every quote and excerpt (for reports that leave the team): no quotes, no "
+    "disagreement excerpts, no theme quotes, and codings.csv without the text.",
+)
 @click.pass_context
-def command(ctx, out, templates, coder, formats) -> None:
+def command(ctx, out, templates, coder, formats, no_quotes) -> None:
     """Write the site-comparison report from the project: one self-contained HTML file.
 
     The report holds the corpus overview, the sites x codes framework matrix, the sites side
@@ -48,7 +54,15 @@ def command(ctx, out, templates, coder, formats) -> None:
     Example:
       qualcode report --out report
       qualcode report --out report --templates my-templates --format docx
+      qualcode report --out for-the-board --no-quotes
     """
     with project(ctx) as store, error_boundary():
-        files = make_report(store, out, templates=templates, coder=coder, docx="docx" in formats)
+        files = make_report(
+            store,
+            out,
+            templates=templates,
+            coder=coder,
+            docx="docx" in formats,
+            no_quotes=no_quotes,
+        )
     click.echo(f"Wrote {files.index} and {len(files.files) - 1} more files to {files.folder}.")

@@ -1,0 +1,61 @@
+"""qualcode backup, qualcode check"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project
+from qualcode.store.maintenance import backup, check
+
+
+@click.command("backup", context_settings=CONTEXT_SETTINGS)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.pass_context
+def backup_command(ctx, output) -> None:
+    """Copy the project safely, even while another command is using it.
+
+    Uses SQLite's online backup, so the copy is consistent; it never overwrites a file.
+
+    \b
+    Example:
+      qualcode backup -o backups/study-2026-12-03.db
+    """
+    with project(ctx) as store, error_boundary():
+        size = backup(store, Path(output))
+    click.echo(f"Backed up the project to {output} ({size:,} bytes).")
+
+
+@click.command("check", context_settings=CONTEXT_SETTINGS)
+@click.pass_context
+def check_command(ctx) -> None:
+    """Check the project: SQLite integrity, orphan rows, segments and spans that no longer
+    match their document's text. Exits 1 if anything is wrong.
+
+    \b
+    Example:
+      qualcode check
+    """
+    with project(ctx) as store, error_boundary():
+        report = check(store)
+    if report.ok:
+        click.echo("The project is sound: integrity ok, no orphan rows, every segment matches.")
+        return
+    for line in report.integrity[:10]:
+        click.echo(f"Integrity: {line}", err=True)
+    for what, n in sorted(Counter(report.orphans).items()):
+        click.echo(f"Orphan rows: {n} in {what}", err=True)
+    if report.mismatched_segments:
+        ids = ", ".join(map(str, report.mismatched_segments[:10]))
+        click.echo(
+            f"{len(report.mismatched_segments)} segments no longer match their document's text "
+            f"(first: {ids})",
+            err=True,
+        )
+    if report.spans_outside:
+        click.echo(f"{report.spans_outside} coding spans lie outside their document", err=True)
+    click.echo("Error: the project has problems (above); restore a backup", err=True)
+    sys.exit(1)
