@@ -65,13 +65,33 @@ def text_sha256(text: str) -> str:
 
 
 def read_text(path: Path) -> str:
+    """A text file's content, decoded and normalised, within the limits on untrusted files."""
+    from qualcode.limits import FILE_BYTES, LINE_CHARACTERS
+
     try:
+        size = path.stat().st_size
+        if size > FILE_BYTES.value:
+            raise TranscriptError(path, FILE_BYTES.exceeded(size))
         data = path.read_bytes()
     except OSError as exc:
         raise TranscriptError(path, f"cannot read ({exc.strerror})") from exc
     if not data.strip():
         raise TranscriptError(path, "file is empty")
-    return normalise(decode(data, path))
+    if b"\0" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        line = data.count(b"\n", 0, data.index(b"\0")) + 1
+        raise TranscriptError(
+            path,
+            "contains NUL bytes: not a text file, or UTF-16 without a byte-order mark; "
+            "re-save it as UTF-8",
+            line=line,
+        )
+    text = normalise(decode(data, path))
+    longest = max(map(len, text.split("\n")))
+    if longest > LINE_CHARACTERS.value:
+        lines = text.split("\n")
+        at = next(i for i, line in enumerate(lines) if len(line) == longest) + 1
+        raise TranscriptError(path, LINE_CHARACTERS.exceeded(longest), line=at)
+    return text
 
 
 # A cell that begins with one of these is a formula to Excel, LibreOffice and Google Sheets

@@ -240,3 +240,79 @@ def test_withdrawal_reaches_every_output(tmp_path):
         kept = {tuple(r) for r in store.execute("SELECT grouping, group_value FROM topic_models")}
     # the whole-corpus model and Saltmere's went; the other sites' models never saw the text
     assert kept == {("site", "Brannock"), ("site", "Eddon Vale"), ("site", "Hollinsford")}
+
+
+TEXT = "Interviewer: How was it?\nP1: We pooled the budget — café money, naïve hopes.\n"
+
+
+@pytest.mark.parametrize(
+    ("encode", "outcome"),
+    [
+        (lambda t: t.encode("utf-16"), "ok"),  # with a BOM: read
+        (lambda t: t.encode("utf-8-sig"), "ok"),
+        (
+            lambda t: t.encode("utf-16-le"),
+            "NUL bytes: not a text file, or UTF-16 without a byte-order mark",
+        ),
+        (lambda t: t.encode("latin-1", "replace"), "is not valid UTF-8; re-save the file as UTF-8"),
+        (lambda t: t.encode("cp1252"), "is not valid UTF-8; re-save the file as UTF-8"),
+        (lambda t: t.encode() + b"\0\0\0", "contains NUL bytes"),
+    ],
+    ids=["utf16-bom", "utf8-bom", "utf16-no-bom", "latin1", "cp1252", "nul"],
+)
+def test_encodings_are_read_or_refused_in_one_line(qc, tmp_path, encode, outcome):
+    path = tmp_path / "t.txt"
+    path.write_bytes(encode(TEXT))
+    before = qc.dump()
+    result = qc("ingest", path, "--site", "x")
+    if outcome == "ok":
+        assert result.exit_code == 0, result.output
+        assert "café money" in qc.dump()
+    else:
+        assert result.exit_code == 1
+        assert outcome in result.output
+        assert len(result.output.strip().splitlines()) == 1
+        assert qc.dump() == before
+
+
+def test_a_huge_single_line_is_refused_with_the_limit(qc, tmp_path, monkeypatch):
+    # A 50 MB single line under the default limit of 5,000,000 characters a line; shown here
+    # with the limit lowered so the test writes 60 KB, not 50 MB.
+    monkeypatch.setenv("QUALCODE_MAX_LINE_CHARS", "50000")
+    path = tmp_path / "one-line.txt"
+    path.write_text("P1: " + "word " * 12_000, encoding="utf-8")
+    result = qc("ingest", path, "--site", "x")
+    assert result.exit_code == 1
+    assert (
+        "one-line.txt:1: 60004 characters on one line: more than the limit of 50000"
+        in result.output
+    )
+    assert "QUALCODE_MAX_LINE_CHARS" in result.output
+    monkeypatch.setenv("QUALCODE_MAX_FILE_BYTES", "1000")
+    result = qc("ingest", path, "--site", "x")
+    assert "bytes in one file: more than the limit of 1000" in result.output
+
+
+def test_a_docx_zip_bomb_is_refused_before_unpacking(qc, tmp_path):
+    import zipfile
+
+    path = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", b"\0" * (20 << 20))
+    result = qc("ingest", path, "--site", "x")
+    assert result.exit_code == 1
+    assert "bomb.docx: refused: member 'word/document.xml':" in result.output
+    assert "zip bomb" in result.output
+    assert "QUALCODE_MAX_ZIP_RATIO" in result.output
+
+
+def test_many_tiny_files_ingest(qc, tmp_path):
+    # 2,000 here for the suite's time; 20,000 measured by hand (see the README).
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(2000):
+        (folder / f"r{i:05d}.txt").write_text(f"Interviewer: and?\nP{i}: answer {i}\n")
+    result = qc("ingest", folder, "--site", "x")
+    assert result.exit_code == 0, result.output
+    assert "2000 documents" in result.output

@@ -9,6 +9,7 @@ from pathlib import Path
 from qualcode.errors import TranscriptError
 from qualcode.ingest.options import ReadOptions
 from qualcode.ingest.turns import segment_text
+from qualcode.limits import zip_problem
 from qualcode.textio import normalise
 from qualcode.types import ParsedDocument
 
@@ -26,7 +27,13 @@ def read_docx(path: Path, options: ReadOptions) -> list[ParsedDocument]:
     try:
         import docx  # python-docx; imported here so other formats do not pay for it
 
+        with zipfile.ZipFile(path) as archive:
+            problem = zip_problem(archive)
+        if problem:
+            raise TranscriptError(path, f"refused: {problem}")
         document = docx.Document(str(path))
+    except TranscriptError:
+        raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise TranscriptError(path, f"not a readable .docx file ({exc})") from exc
     except Exception as exc:  # python-docx raises its own PackageNotFoundError and lxml errors

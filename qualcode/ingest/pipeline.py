@@ -19,6 +19,7 @@ from qualcode.ingest.manifest import (
 )
 from qualcode.ingest.options import ReadOptions
 from qualcode.ingest.turns import DEFAULT_INTERVIEWER_LABELS
+from qualcode.limits import TURNS
 from qualcode.store import Store
 from qualcode.store import queries as q
 from qualcode.types import ParsedDocument, Participant
@@ -410,6 +411,9 @@ def _settle_metadata(
     doc.metadata = meta
     if not doc.segments:
         raise TranscriptError(shown, "no text to segment")
+    turns = len({s.turn_index for s in doc.segments})
+    if turns > TURNS.value:
+        raise TranscriptError(shown, TURNS.exceeded(turns))
     doc.check_offsets()
     return _str(meta.get("site")) or site
 

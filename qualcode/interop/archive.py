@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from qualcode.errors import InputError
-
-MAX_MEMBER = 256 * 1024 * 1024  # bytes, uncompressed
-MAX_TOTAL = 1024 * 1024 * 1024
-MAX_RATIO = 200  # uncompressed / compressed, for members over 1 MiB
-MAX_MEMBERS = 100_000
+from qualcode.limits import zip_problem
 
 
 @dataclass(slots=True)
@@ -49,37 +45,9 @@ def open_archive(path: Path) -> Archive:
         raise InputError(path, "no such file") from exc
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(path, f"not a REFI-QDA project (not a zip archive: {exc})") from exc
-    infos = archive.infolist()
-    if len(infos) > MAX_MEMBERS:
-        raise InputError(path, f"{len(infos)} members: more than {MAX_MEMBERS}")
-    total = 0
-    names: dict[str, str] = {}
-    for info in infos:
-        problem = member_problem(info)
-        if problem:
-            archive.close()
-            raise InputError(path, f"member {info.filename!r} {problem}")
-        total += info.file_size
-        names[info.filename.casefold()] = info.filename
-    if total > MAX_TOTAL:
+    problem = zip_problem(archive)
+    if problem:
         archive.close()
-        raise InputError(path, f"unpacks to {total} bytes, more than {MAX_TOTAL}")
+        raise InputError(path, problem)
+    names = {info.filename.casefold(): info.filename for info in archive.infolist()}
     return Archive(path, archive, names)
-
-
-def member_problem(info: zipfile.ZipInfo) -> str | None:
-    """Why a member may not be read, or None."""
-    name = info.filename
-    pure = PurePosixPath(name.replace("\\", "/"))
-    if name.startswith(("/", "\\")) or pure.is_absolute() or (len(name) > 1 and name[1] == ":"):
-        return "has an absolute path"
-    if ".." in pure.parts:
-        return "points outside the archive ('..')"
-    if info.file_size > MAX_MEMBER:
-        return f"unpacks to {info.file_size} bytes, more than {MAX_MEMBER}"
-    if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-        return (
-            f"is compressed {info.file_size // max(info.compress_size, 1)} to 1 "
-            f"(more than {MAX_RATIO} to 1: a zip bomb?)"
-        )
-    return None
