@@ -59,3 +59,44 @@ def check_command(ctx) -> None:
         click.echo(f"{report.spans_outside} coding spans lie outside their document", err=True)
     click.echo("Error: the project has problems (above); restore a backup", err=True)
     sys.exit(1)
+
+
+@click.command("pseudonymise", context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--names",
+    type=click.Path(dir_okay=False),
+    help="A file of names to replace: 'name' or 'name,pseudonym' per line.",
+)
+@click.option(
+    "--spacy-model",
+    help="An installed trained spaCy pipeline whose PERSON entities are replaced too.",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would be replaced; change nothing.")
+@click.pass_context
+def pseudonymise_command(ctx, names, spacy_model, dry_run) -> None:
+    """Replace names, e-mail addresses, phone numbers and postcodes in the stored text with
+    stable pseudonyms, moving every offset and coding with the text.
+
+    Names come from --names (and, with --spacy-model, a trained pipeline's PERSON entities);
+    e-mails, UK phone numbers and UK postcodes are found by rules. Topic models fitted on the
+    old text are dropped and files qualcode wrote with it deleted; the project file is
+    vacuumed so the old text is gone.
+
+    \b
+    Example:
+      qualcode pseudonymise --names names.csv --dry-run
+      qualcode pseudonymise --names names.csv
+    """
+    from qualcode.coding.pseudonymise import pseudonymise, read_names, spacy_persons
+
+    with project(ctx) as store, error_boundary():
+        listed = read_names(Path(names)) if names else {}
+        person = spacy_persons(spacy_model) if spacy_model else None
+        report = pseudonymise(store, listed, person=person, dry_run=dry_run)
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.replacements.items())) or "nothing"
+    verb = "Would replace" if dry_run else "Replaced"
+    click.echo(f"{verb} {kinds} in {report.documents} document(s).")
+    if report.topic_models:
+        click.echo(f"Dropped {report.topic_models} topic model(s) fitted on the old text.")
+    for path in report.outputs:
+        click.echo(f"Deleted {path} (written with the old text; write it again).")
