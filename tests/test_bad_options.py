@@ -44,6 +44,7 @@ def _base(path: tuple[str, ...], tmp: Path) -> list[str]:
         ("import",): [str(codings), "--coder", "carol"],
         ("export", "qdpx"): ["-o", str(tmp / "out.qdpx")],
         ("run",): [str(tmp / "no-corpus")],
+        ("report",): ["--out", str(tmp / "report")],
         ("codebook", "import"): [str(tmp / "missing.qdc")],
     }.get(path, [])
 

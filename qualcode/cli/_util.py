@@ -62,6 +62,15 @@ def write_output(
             q.record_outputs(store, [target], what)
 
 
+width_option = click.option(
+    "--width",
+    type=click.IntRange(20, 1000),
+    default=100,
+    show_default=True,
+    help="Wrap text at this width.",
+)
+
+
 def project_path(ctx: click.Context) -> Path:
     return Path(ctx.find_root().params["project"])
 

@@ -6,7 +6,7 @@ import textwrap
 
 import click
 
-from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project, table
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project, table, width_option
 from qualcode.store import queries as q
 
 
@@ -40,13 +40,7 @@ def list_documents(ctx: click.Context, site: str | None) -> None:
 
 @command.command("show")
 @click.argument("path")
-@click.option(
-    "--width",
-    type=click.IntRange(20, 1000),
-    default=100,
-    show_default=True,
-    help="Wrap text at this width.",
-)
+@width_option
 @click.pass_context
 def show(ctx: click.Context, path: str, width: int) -> None:
     """Print a document's segments with their ids, speakers and interviewer flags.

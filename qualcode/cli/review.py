@@ -8,7 +8,7 @@ import textwrap
 
 import click
 
-from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, highlight, project
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, highlight, project, width_option
 from qualcode.coding.project import resolve_codebook
 from qualcode.coding.review import Item, ReviewSession
 from qualcode.errors import EmptyCorpusError
@@ -30,13 +30,7 @@ HELP = """\
 @click.option("--site", help="Only segments from this site.")
 @click.option("--document", help="Only this document (its path in the project).")
 @click.option("--code", help="Only segments the latest machine run suggested this code for.")
-@click.option(
-    "--width",
-    type=click.IntRange(20, 1000),
-    default=100,
-    show_default=True,
-    help="Wrap text at this width.",
-)
+@width_option
 @click.pass_context
 def command(ctx, coder, site, document, code, width) -> None:
     """Code segments in the terminal, with the machine's suggestions and their evidence.
