@@ -316,3 +316,12 @@ def test_many_tiny_files_ingest(qc, tmp_path):
     result = qc("ingest", folder, "--site", "x")
     assert result.exit_code == 0, result.output
     assert "2000 documents" in result.output
+
+
+def test_a_file_of_interviewer_turns_only_is_warned_about(qc, tmp_path):
+    # Found by a first-time user: the answer after a one-off label was swallowed silently.
+    path = tmp_path / "one.txt"
+    path.write_text("Interviewer: Tell me.\nManager: funding was cut.\n", encoding="utf-8")
+    result = qc("ingest", path, "--site", "x")
+    assert result.exit_code == 0
+    assert "every turn is an interviewer's, so nothing in it will be coded" in result.output

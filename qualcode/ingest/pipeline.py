@@ -335,6 +335,15 @@ def _read_planned(
             report.refused.append((doc.path, "consent withdrawn"))
             continue
         report.warnings.extend((doc.path, message) for message in doc.warnings)
+        if doc.segments and all(seg.is_interviewer for seg in doc.segments):
+            report.warnings.append(
+                (
+                    doc.path,
+                    "every turn is an interviewer's, so nothing in it will be coded; check the "
+                    "speaker labels (a label counts when it begins two or more lines, holds a "
+                    "digit such as P3 or HOL-01, or carries a bracketed role)",
+                )
+            )
         siteless += doc_site is None
         docs.append((doc, sha, doc_site))
     if siteless:
