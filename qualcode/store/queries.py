@@ -233,10 +233,19 @@ def summarise(store: Store) -> list[SiteSummary]:
     ).fetchall()
     codings: dict[str, dict[str, int]] = {}
     for r in store.execute(
+        # A human coder's codings are all theirs; a machine coder's are its latest run at
+        # each site (earlier runs are kept for audit, not counted again).
         """
+        WITH latest AS (
+            SELECT c.coder_id, coalesce(d.site, '(no site)') AS site, max(c.run_id) AS run
+            FROM codings c JOIN segments s ON s.id = c.segment_id
+            JOIN documents d ON d.id = s.document_id GROUP BY 1, 2
+        )
         SELECT coalesce(d.site, '(no site)') AS site, k.name AS coder, count(*) AS n
         FROM codings c JOIN segments s ON s.id = c.segment_id
         JOIN documents d ON d.id = s.document_id JOIN coders k ON k.id = c.coder_id
+        JOIN latest l ON l.coder_id = c.coder_id AND l.site = coalesce(d.site, '(no site)')
+        WHERE k.kind = 'human' OR c.run_id = l.run
         GROUP BY 1, 2
         """
     ):
