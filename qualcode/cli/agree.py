@@ -20,6 +20,10 @@ from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project, table,
 from qualcode.coding.project import resolve_codebook
 from qualcode.textio import csv_text
 
+# --fail-under's own exit status: a coding round below the bar, told apart from bad input (1),
+# usage errors (2) and a busy or foreign project (3).
+GATE_FAILED = 4
+
 CSV_COLUMNS = (
     "level",
     "code",
@@ -85,7 +89,7 @@ CSV_COLUMNS = (
 @click.option(
     "--fail-under",
     type=click.FloatRange(-1, 1),
-    help="Exit with status 1 if any code's kappa (or alpha, see --fail-on) is below this.",
+    help="Exit with status 4 if any code's kappa (or alpha, see --fail-on) is below this.",
 )
 @click.option(
     "--fail-on",
@@ -198,7 +202,7 @@ def command(
                 f"{len(failing)} code(s) have {STATISTIC_NAMES[stat]} below {fail_under}: {listed}",
                 err=True,
             )
-            sys.exit(1)
+            sys.exit(GATE_FAILED)
 
 
 def result_coders(result: dict) -> list[str]:
