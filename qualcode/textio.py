@@ -86,11 +86,10 @@ def read_text(path: Path) -> str:
             line=line,
         )
     text = normalise(decode(data, path))
-    longest = max(map(len, text.split("\n")))
-    if longest > LINE_CHARACTERS.value:
-        lines = text.split("\n")
-        at = next(i for i, line in enumerate(lines) if len(line) == longest) + 1
-        raise TranscriptError(path, LINE_CHARACTERS.exceeded(longest), line=at)
+    if len(text) > LINE_CHARACTERS.value:  # only a text this long can hold such a line
+        for number, line in enumerate(text.split("\n"), start=1):
+            if len(line) > LINE_CHARACTERS.value:
+                raise TranscriptError(path, LINE_CHARACTERS.exceeded(len(line)), line=number)
     return text
 
 
@@ -198,17 +197,23 @@ def yaml_problem(exc: Exception, first_line: int = 1) -> tuple[str, int | None]:
     return problem, (mark.line + first_line if mark is not None else None)
 
 
-def marked_pieces(text: str, spans) -> list[tuple[str, bool]]:
-    """``text`` cut into (piece, marked) runs, overlapping or touching spans merged; for
-    showing evidence highlighted on a terminal or in HTML."""
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted (start, end) spans with overlapping or touching ones joined; empty or negative
+    ones dropped."""
     merged: list[list[int]] = []
     for start, end in sorted((a, b) for a, b in spans if 0 <= a < b):
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def marked_pieces(text: str, spans) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, marked) runs, overlapping or touching spans merged; for
+    showing evidence highlighted on a terminal or in HTML."""
     pieces, pos = [], 0
-    for start, end in merged:
+    for start, end in merge_spans(spans):
         if start > pos:
             pieces.append((text[pos:start], False))
         pieces.append((text[start:end], True))

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from qualcode.coding.spans import merge
 from qualcode.errors import InputError
 from qualcode.store import Store
 from qualcode.store.queries import latest_machine_run
+from qualcode.textio import merge_spans
 
 _RUN = re.compile(r"^(?:run:|#)(\d+)$|^(.+)@(\d+)$")
 
@@ -37,8 +37,6 @@ class CoderCodings:
     spans: dict[tuple[int, str], list[tuple[int, int]]] = field(default_factory=dict)
     training: str | None = None  # what a machine run was trained on
     trained_on: dict[str, Any] | None = None  # a machine run's training coders and documents
-    # machine runs: segment id -> (code, confidence, evidence JSON) of each coding
-    evidence: dict[int, list[tuple[str, float, str]]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -128,16 +126,12 @@ def _load(
         out.listed.add(r["segment_id"])
         out.documents.add(r["document_id"])
     for r in store.execute(
-        "SELECT c.segment_id, s.document_id, k.code, c.confidence, c.evidence FROM codings c"
+        "SELECT c.segment_id, s.document_id, k.code FROM codings c"
         " JOIN codes k ON k.id = c.code_id JOIN segments s ON s.id = c.segment_id"
         " WHERE c.coder_id = ?" + run_filter.replace("run_id", "c.run_id"),
         args,
     ):
         out.codes.setdefault(r["segment_id"], set()).add(r["code"])
-        if kind == "machine":
-            out.evidence.setdefault(r["segment_id"], []).append(
-                (r["code"], r["confidence"], r["evidence"])
-            )
         # Segments with codings count as listed even where an older store has no
         # coded_segments row for them.
         out.listed.add(r["segment_id"])
@@ -151,5 +145,5 @@ def _load(
     ):
         spans.setdefault((r["document_id"], r["code"]), []).append((r["start"], r["end"]))
         out.documents.add(r["document_id"])
-    out.spans = {key: merge(value) for key, value in spans.items()}
+    out.spans = {key: merge_spans(value) for key, value in spans.items()}
     return out

@@ -16,12 +16,12 @@ from qualcode.coding.expected import Expected, expected_for
 from qualcode.coding.hybrid import HybridCoder
 from qualcode.coding.model import ModelCoder
 from qualcode.coding.rules import RuleCoder
-from qualcode.coding.spans import DocumentCodings, insert_spans, merge, respondent_segments_of
+from qualcode.coding.spans import DocumentCodings, insert_spans, respondent_segments_of
 from qualcode.coding.training import Units, default_units, read_coding_rows, units_from_store
 from qualcode.errors import InputError, QualcodeError, UnknownCodeError
 from qualcode.store import Store
 from qualcode.store import queries as q
-from qualcode.textio import csv_text
+from qualcode.textio import csv_text, merge_spans
 
 MACHINE_CODERS = ("rules", "model", "hybrid")
 
@@ -407,7 +407,7 @@ def store_human_codings(
             pairs |= codings
             listed |= doc.listed | {segment for segment, _ in codings}
             for code, spans in doc.spans.items():
-                insert_spans(store, doc.document_id, ids[code], who, run_id, merge(spans))
+                insert_spans(store, doc.document_id, ids[code], who, run_id, merge_spans(spans))
         store.conn.executemany(
             "INSERT INTO coded_segments (segment_id, coder_id, run_id) VALUES (?, ?, ?)",
             [(s, who, run_id) for s in sorted(listed)],

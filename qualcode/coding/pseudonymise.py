@@ -158,22 +158,8 @@ def pseudonymise(
                 _rewrite(store, doc["id"], doc["text"], found)
         if dry_run or not changed:
             return report
-        marks = ",".join("?" * len(changed))
-        models = [
-            r[0]
-            for r in store.execute(
-                "SELECT DISTINCT t.model_id FROM topic_segments ts JOIN topics t"
-                " ON t.id = ts.topic_id JOIN segments s ON s.id = ts.segment_id"
-                f" WHERE s.document_id IN ({marks})",
-                changed,
-            )
-        ]
-        store.execute(
-            f"DELETE FROM topic_models WHERE id IN ({','.join('?' * len(models))})", models
-        )
-        report.topic_models = len(models)
-        report.outputs = [r[0] for r in store.execute("SELECT DISTINCT path FROM outputs")]
-        store.execute("DELETE FROM outputs")
+        report.topic_models = q.drop_topic_models_of(store, changed)
+        report.outputs = q.take_outputs(store)
         run = q.start_run(store, "pseudonymise", {"documents": report.documents})
         q.finish_run(store, run)
     q.purge_free_pages(store)

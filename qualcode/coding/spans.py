@@ -15,19 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qualcode.store import Store
+from qualcode.textio import merge_spans
 
 Span = tuple[int, int]
-
-
-def merge(spans: Iterable[Span]) -> list[Span]:
-    """Sorted spans with overlapping or touching ones joined; empty spans dropped."""
-    out: list[list[int]] = []
-    for start, end in sorted(s for s in spans if s[1] > s[0]):
-        if out and start <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], end)
-        else:
-            out.append([start, end])
-    return [(s, e) for s, e in out]
 
 
 def covered(start: int, end: int, segments: Sequence[Any]) -> list[int]:
@@ -62,7 +52,7 @@ class DocumentCodings:
         return {
             (segment, code)
             for code, spans in self.spans.items()
-            for start, end in merge(spans)
+            for start, end in merge_spans(spans)
             for segment in covered(start, end, segments)
         }
 

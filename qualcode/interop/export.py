@@ -129,6 +129,7 @@ def export_qdpx(
     members: dict[str, bytes] = {}
     selections = 0
     segments = _segments(store)
+    evidence = {c.spec: _run_evidence(store, c) for c in who}
     for doc in documents:
         guid = _guid("document", doc["path"])
         members[f"sources/{guid}.txt"] = doc["text"].encode("utf-8")
@@ -139,7 +140,14 @@ def export_qdpx(
         )
         for c in who:
             selections += _write_selections(
-                source, c, doc, segments.get(doc["id"], []), codebook, user_guid[c.spec], notes
+                source,
+                c,
+                doc,
+                segments.get(doc["id"], []),
+                codebook,
+                user_guid[c.spec],
+                notes,
+                evidence[c.spec],
             )
         if doc["site"]:
             value = ET.SubElement(source, f"{{{ns}}}VariableValue")
@@ -171,10 +179,11 @@ def _write_selections(
     codebook: Codebook,
     user: str,
     notes: list[tuple[str, str, str]],
+    evidence: dict[int, list[tuple[str, float, str]]],
 ) -> int:
     ns = PROJECT_NS
     written = 0
-    for code, start, end, note in _selections(c, doc["id"], segments):
+    for code, start, end, note in _selections(c, doc["id"], segments, evidence):
         if code not in codebook.codes:
             continue
         written += 1
@@ -210,7 +219,12 @@ def _segments(store: Store) -> dict[int, list[Any]]:
     return out
 
 
-def _selections(c: CoderCodings, document: int, segments: list[Any]):
+def _selections(
+    c: CoderCodings,
+    document: int,
+    segments: list[Any],
+    evidence: dict[int, list[tuple[str, float, str]]],
+):
     """(code, start, end, note) of a coder's codings in one document: spans where the coder
     made them, else the coded segments, with a machine run's evidence as the note."""
     by_code: dict[str, list[tuple[int, int, str]]] = {}
@@ -221,8 +235,8 @@ def _selections(c: CoderCodings, document: int, segments: list[Any]):
     for (doc, code), spans in c.spans.items():
         if doc == document:
             by_code.setdefault(code, []).extend((a, b, "") for a, b in spans)
-    if c.kind == "machine":
-        notes = _evidence(c, segments)
+    if evidence:
+        notes = _evidence(c, segments, evidence)
         for code, items in by_code.items():
             by_code[code] = [(a, b, notes.get((a, code), "")) for a, b, _ in items]
     for code in sorted(by_code):
@@ -230,13 +244,30 @@ def _selections(c: CoderCodings, document: int, segments: list[Any]):
             yield code, start, end, note
 
 
-def _evidence(c: CoderCodings, segments: list[Any]) -> dict[tuple[int, str], str]:
+def _run_evidence(store: Store, c: CoderCodings) -> dict[int, list[tuple[str, float, str]]]:
+    """A machine run's (code, confidence, evidence JSON) per segment; nothing for a person."""
+    out: dict[int, list[tuple[str, float, str]]] = {}
+    if c.kind != "machine":
+        return out
+    for r in store.execute(
+        "SELECT c.segment_id, k.code, c.confidence, c.evidence FROM codings c"
+        " JOIN codes k ON k.id = c.code_id JOIN coders w ON w.id = c.coder_id"
+        " WHERE w.name = ? AND c.run_id = ?",
+        (c.name, c.run_id),
+    ):
+        out.setdefault(r["segment_id"], []).append((r["code"], r["confidence"], r["evidence"]))
+    return out
+
+
+def _evidence(
+    c: CoderCodings, segments: list[Any], evidence: dict[int, list[tuple[str, float, str]]]
+) -> dict[tuple[int, str], str]:
     out = {}
     for s in segments:
-        for code, confidence, evidence in c.evidence.get(s["id"], []):
+        for code, confidence, found in evidence.get(s["id"], []):
             quotes = "; ".join(
                 f"\u201c{s['text'][e['start'] : e['end']]}\u201d: {e['why']}"
-                for e in json.loads(evidence)
+                for e in json.loads(found)
             )
             out[(s["start"], code)] = f"{c.label}, confidence {confidence:.2f}. {quotes}".strip()
     return out

@@ -15,7 +15,6 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -138,13 +137,14 @@ def import_table(
             name: _document(store, path, name, chunks, site, run_id, result)
             for name, chunks in passages.items()
         }
+        segments = {d: respondent_segments_of(store, d) for d in document_ids.values()}
+        offsets = {name: _offsets(chunks) for name, chunks in passages.items()}
         codings: dict[int, DocumentCodings] = {}
         for _, document, passage, code in rows:
             doc_id = document_ids[document]
-            start = _offset(passages[document], passage)
-            segments = respondent_segments_of(store, doc_id)
+            start = offsets[document][passage]
             codings.setdefault(doc_id, DocumentCodings(doc_id)).add(
-                ids[_fold(code)] if code else None, start, start + len(passage), segments
+                ids[_fold(code)] if code else None, start, start + len(passage), segments[doc_id]
             )
         result.coder = store_human_codings(
             store,
@@ -158,9 +158,13 @@ def import_table(
     return result
 
 
-def _offset(chunks: list[str], passage: str) -> int:
-    index = chunks.index(passage)
-    return sum(len(c) + len(SEPARATOR) for c in chunks[:index])
+def _offsets(chunks: list[str]) -> dict[str, int]:
+    """Where each passage starts in the document made of them."""
+    out, position = {}, 0
+    for chunk in chunks:
+        out[chunk] = position
+        position += len(chunk) + len(SEPARATOR)
+    return out
 
 
 def _document(
@@ -194,13 +198,12 @@ def _document(
     doc = ParsedDocument(path=key, source=str(path), format="csv", text=text, segments=segments)
     doc.check_offsets()
     result.documents_added += 1
-    participants: dict[str, Any] = {}
     return q.insert_document(
         store,
         doc,
         sha256=text_sha256(text),
         site=site,
-        participant_ids=participants,
+        participant_ids={},
         document_participant=None,
         run_id=run_id,
     )

@@ -354,19 +354,7 @@ def remove_documents(store: Store, rows: list[Any], *, reason: str, run_id: int 
         f"SELECT count(*) FROM segments WHERE document_id IN ({marks})", ids
     ).fetchone()[0]
     codings = count_codings(store, ids)
-    # Topic models fitted on this text keep it in their keywords, labels and quotes: drop them.
-    models = [
-        r[0]
-        for r in store.execute(
-            "SELECT DISTINCT t.model_id FROM topic_segments ts JOIN topics t ON t.id = ts.topic_id"
-            f" JOIN segments s ON s.id = ts.segment_id WHERE s.document_id IN ({marks})",
-            ids,
-        )
-    ]
-    if models:
-        store.execute(
-            f"DELETE FROM topic_models WHERE id IN ({','.join('?' * len(models))})", models
-        )
+    models = drop_topic_models_of(store, ids)
     before = {r[0] for r in store.execute("SELECT pseudonym FROM participants")}
     delete_documents(store, ids)
     after = {r[0] for r in store.execute("SELECT pseudonym FROM participants")}
@@ -375,16 +363,41 @@ def remove_documents(store: Store, rows: list[Any], *, reason: str, run_id: int 
         " VALUES (?, ?, ?, ?, ?)",
         [(r["path"], r["sha256"], reason, run_id, now()) for r in rows],
     )
-    outputs = [r[0] for r in store.execute("SELECT DISTINCT path FROM outputs ORDER BY path")]
-    store.execute("DELETE FROM outputs")
     return Removal(
         [r["path"] for r in rows],
         segments,
         codings,
         sorted(before - after),
-        topic_models=len(models),
-        outputs=outputs,
+        topic_models=models,
+        outputs=take_outputs(store),
     )
+
+
+def drop_topic_models_of(store: Store, document_ids: list[int]) -> int:
+    """Drop the topic models fitted on these documents' text (their keywords, labels and
+    quotes hold it); returns how many."""
+    marks = ",".join("?" * len(document_ids))
+    models = [
+        r[0]
+        for r in store.execute(
+            "SELECT DISTINCT t.model_id FROM topic_segments ts JOIN topics t ON t.id = ts.topic_id"
+            f" JOIN segments s ON s.id = ts.segment_id WHERE s.document_id IN ({marks})",
+            document_ids,
+        )
+    ]
+    if models:
+        store.execute(
+            f"DELETE FROM topic_models WHERE id IN ({','.join('?' * len(models))})", models
+        )
+    return len(models)
+
+
+def take_outputs(store: Store) -> list[str]:
+    """The recorded output files, forgotten: the caller deletes them once its change commits
+    (``delete_outputs``), since every one may hold text that is now gone."""
+    outputs = [r[0] for r in store.execute("SELECT DISTINCT path FROM outputs ORDER BY path")]
+    store.execute("DELETE FROM outputs")
+    return outputs
 
 
 def record_outputs(store: Store, paths: list[Path], what: str) -> None:
