@@ -77,6 +77,7 @@ def read_docx(path: Path, options: ReadOptions) -> list[ParsedDocument]:
         interviewer_labels=options.interviewer_labels,
         known_labels=known,
         respondent=options.respondent,
+        paragraph_labels=False,  # blank lines here are the reader's, not the transcriber's
     )
     return [
         ParsedDocument(

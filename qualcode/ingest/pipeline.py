@@ -341,7 +341,8 @@ def _read_planned(
                     doc.path,
                     "every turn is an interviewer's, so nothing in it will be coded; check the "
                     "speaker labels (a label counts when it begins two or more lines, holds a "
-                    "digit such as P3 or HOL-01, or carries a bracketed role)",
+                    "digit such as P3 or HOL-01, carries a bracketed role, or opens a paragraph "
+                    "after a blank line in an interviewer's turn)",
                 )
             )
         siteless += doc_site is None

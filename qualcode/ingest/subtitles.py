@@ -76,6 +76,7 @@ def _read_captions(path: Path, options: ReadOptions, fmt: str) -> list[ParsedDoc
         known_labels=known,
         respondent=options.respondent,
         times=times,
+        paragraph_labels=False,  # blank lines here are the reader's, not the transcriber's
     )
     return [
         ParsedDocument(

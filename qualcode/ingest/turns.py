@@ -5,6 +5,14 @@ A turn starts at a line that begins with a speaker label and a colon (``Intervie
 next label. To keep ordinary sentences such as ``The problem was this: ...`` from being taken
 for speakers, a label counts only if it is a known interviewer label, was named by the caller,
 contains a digit, carries a bracketed role, or begins two or more lines of the document.
+
+One more place marks a speaker: a paragraph that opens with a name and a colon inside an
+interviewer's turn (``Interviewer: Tell me.`` a blank line, then ``Manager: ... funding was
+cut.``). An interviewer's question is rarely followed by more paragraphs of the interviewer's
+own, so such a label is the answer's speaker even if it occurs only once; without this the
+answer is swallowed into the question and never coded. The name must look like one (it starts
+with a capital letter, has at most three words, and is not a note, a prompt or a sentence
+opening such as ``Note:``, ``Probe:`` or ``The point:``).
 """
 
 from __future__ import annotations
@@ -40,6 +48,25 @@ LABEL_RE = re.compile(
     re.MULTILINE,
 )
 _PARA_BREAK = re.compile(r"\n[ \t]*\n")
+# First words of a paragraph-opening "Word:" that is a transcriber's note, an interview-guide
+# line or a sentence rather than a speaker (see find_turns).
+# fmt: off
+NOT_SPEAKER_WORDS = frozenset({
+    "note", "notes", "nb", "n.b.", "ps", "p.s.", "comment", "comments", "aside",
+    "transcriber", "transcriber's", "translator", "translator's", "editor", "editor's",
+    "source", "sources", "example", "examples", "e.g.", "i.e.", "eg", "ie", "update", "edit",
+    "summary", "context", "background", "prompt", "prompts", "probe", "probes", "follow-up",
+    "followup", "question", "questions", "answer", "scenario", "vignette", "card", "showcard",
+    "quote", "quotation", "definition", "reminder", "warning", "important", "caveat", "tip",
+    "key", "step", "steps", "task", "topic", "section", "part", "theme", "item", "agenda",
+    "date", "time", "location", "venue", "present", "attendees", "duration", "recording",
+    "tape", "audio", "file", "pause", "inaudible", "crosstalk", "laughter", "the", "a", "an",
+    "this", "that", "these", "those", "my", "our", "your", "his", "her", "their", "its", "it",
+    "there", "here", "what", "which", "who", "why", "how", "when", "where", "so", "and",
+    "but", "or", "then", "now", "well", "yes", "no", "ok", "okay", "one", "two", "first",
+    "second", "third", "also", "again",
+})
+# fmt: on
 
 
 def _headings_only(text: str) -> bool:
@@ -79,27 +106,63 @@ def _is_interviewer(name: str | None, interviewer_labels: set[str]) -> bool:
     return key in interviewer_labels or key.rstrip("0123456789 ").strip() in interviewer_labels
 
 
+def _opens_paragraph(text: str, pos: int) -> bool:
+    """True if the line starting at ``pos`` follows a blank line."""
+    if pos == 0 or text[pos - 1] != "\n":
+        return False
+    i = pos - 2
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i >= 0 and text[i] == "\n"
+
+
+def _looks_like_a_name(name: str) -> bool:
+    """A speaker's name or role (``Manager``, ``Team leader``), not ``Note`` or ``The point``."""
+    words = name.split()
+    return (
+        len(words) <= 3
+        and words[0][0].isupper()
+        and words[0].casefold().replace("’", "'").rstrip(".,;") not in NOT_SPEAKER_WORDS
+    )
+
+
 def find_turns(
     text: str,
     *,
     interviewer_labels: Iterable[str] = DEFAULT_INTERVIEWER_LABELS,
     known_labels: Iterable[str] = (),
+    paragraph_labels: bool = True,
 ) -> list[Turn]:
-    """Return the turns of ``text`` in order; text before the first label is an unlabelled turn."""
+    """Return the turns of ``text`` in order; text before the first label is an unlabelled turn.
+
+    ``paragraph_labels`` turns on the rule for a once-only label that opens a paragraph inside
+    an interviewer's turn; readers whose blank lines are not the transcriber's (``.docx``
+    paragraphs, caption cues) turn it off.
+    """
     interviewers = {label.casefold() for label in interviewer_labels}
     known = {label.casefold() for label in known_labels}
     candidates = list(LABEL_RE.finditer(text))
     counts = Counter(m.group("label").casefold() for m in candidates)
-    accepted = [
-        m
-        for m in candidates
-        if _is_interviewer(m.group("name"), interviewers)
-        or m.group("label").casefold() in known
-        or m.group("name").casefold() in known
-        or any(ch.isdigit() for ch in m.group("name"))
-        or m.group("role")
-        or counts[m.group("label").casefold()] >= 2
-    ]
+    accepted: list[re.Match[str]] = []
+    in_interviewer_turn = False
+    for m in candidates:
+        name = m.group("name")
+        if (
+            _is_interviewer(name, interviewers)
+            or m.group("label").casefold() in known
+            or name.casefold() in known
+            or any(ch.isdigit() for ch in name)
+            or m.group("role")
+            or counts[m.group("label").casefold()] >= 2
+            or (
+                paragraph_labels
+                and in_interviewer_turn
+                and _opens_paragraph(text, m.start())
+                and _looks_like_a_name(name)
+            )
+        ):
+            accepted.append(m)
+            in_interviewer_turn = _is_interviewer(name, interviewers)
     turns: list[Turn] = []
     first = accepted[0].start() if accepted else len(text)
     # A Markdown title above the first turn is not talk.
@@ -184,15 +247,22 @@ def segment_text(
     known_labels: Iterable[str] = (),
     respondent: str | None = None,
     times: dict[int, tuple[float | None, float | None]] | None = None,
+    paragraph_labels: bool = True,
 ) -> tuple[list[Segment], list[str]]:
     """Segment labelled text into speaker turns; return segments and warnings.
 
     ``respondent`` is the document's participant pseudonym: non-interviewer turns are linked to
     it when their speaker is that pseudonym, unlabelled, or the only respondent voice.
     ``times`` maps a turn index to (start, end) seconds, for subtitle formats.
+    ``paragraph_labels`` is as for :func:`find_turns`.
     """
     interviewer_labels = tuple(interviewer_labels)
-    turns = find_turns(text, interviewer_labels=interviewer_labels, known_labels=known_labels)
+    turns = find_turns(
+        text,
+        interviewer_labels=interviewer_labels,
+        known_labels=known_labels,
+        paragraph_labels=paragraph_labels,
+    )
     warnings: list[str] = []
     if not turns:
         return [], warnings
