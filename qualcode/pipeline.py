@@ -285,6 +285,7 @@ def make_report(
     if docx:
         report_site.docx(data, folder / "report.docx", themes)
         written.append(folder / "report.docx")
-    with store.atomic():
-        q.record_outputs(store, written, "report")
+    if not store.read_only:  # a read-only project can still be reported on; nothing to record
+        with store.atomic():
+            q.record_outputs(store, written, "report")
     return ReportFiles(folder, index, written)

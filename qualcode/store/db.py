@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from qualcode.errors import StoreError
+from qualcode.errors import QualcodeError, StoreError
 from qualcode.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 DEFAULT_PROJECT = "qualcode.db"
 
 
-class Store:
-    """A connection to one project file, with ``atomic()`` for all-or-nothing writes."""
+class ReadOnlyProjectError(QualcodeError):
+    """A command that writes was given a project it cannot write (exit 1, like bad input)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, path: Path, what: str = "this command writes to the project") -> None:
+        super().__init__(
+            f"{path}: read-only: {what}, but the project file or its folder cannot be "
+            "written; copy it somewhere writable, or use a command that only reads (status, "
+            "agree, report)"
+        )
+
+
+class Store:
+    """A connection to one project file, with ``atomic()`` for all-or-nothing writes.
+
+    ``read_only`` is true when the file or its folder cannot be written (a read-only disk, a
+    shared folder): the store is opened with SQLite's ``mode=ro`` so that reading commands
+    still work, and the first write (``atomic()``) is refused with one line saying so.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, read_only: bool = False) -> None:
         self.conn = conn
         self.path = path
+        self.read_only = read_only
         self._depth = 0
 
     # sqlite3's own implicit transactions are switched off (isolation_level=None) so that
@@ -30,6 +48,8 @@ class Store:
         Nested calls use savepoints, so a helper that is atomic on its own can be called
         inside a larger command without committing early.
         """
+        if self.read_only:
+            raise ReadOnlyProjectError(self.path)
         if self._depth == 0:
             # IMMEDIATE takes the write lock now, so a second writer fails at once with
             # "database is locked" instead of half-way through.
@@ -84,15 +104,40 @@ def busy_timeout() -> float:
         return 30.0
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def writable(path: Path) -> bool:
+    """Whether SQLite can write the project: the file and its folder (for the -wal and -shm
+    files beside it) must both be writable. os.access sees a read-only mount even for root."""
+    folder = path.parent if str(path.parent) else Path(".")
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+
+
+def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout())
+        if read_only:
+            conn = _connect_read_only(path)
+        else:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout())
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        if not read_only:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not a qualcode project ({exc})") from exc
+    return conn
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open with ``mode=ro``. A WAL-mode file in a folder that cannot be written cannot get the
+    -shm file SQLite reads through; nobody can be writing it there either, so it is then opened
+    as ``immutable``."""
+    uri = Path(path).resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=busy_timeout())
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
     return conn
 
 
@@ -102,6 +147,10 @@ def _migrate(store: Store) -> None:
         raise StoreError(
             f"{store.path}: schema version {version} is newer than this qualcode "
             f"understands ({SCHEMA_VERSION}); upgrade qualcode to open it"
+        )
+    if store.read_only and version < SCHEMA_VERSION:
+        raise ReadOnlyProjectError(
+            store.path, f"the project must be upgraded to schema version {SCHEMA_VERSION}"
         )
     for number in range(version, SCHEMA_VERSION):
         # executescript would COMMIT first; run statements one by one inside our transaction
@@ -130,6 +179,8 @@ def create_project(path: str | Path) -> Store:
         raise StoreError(f"{path}: already exists; use it with --project or choose another path")
     if not path.parent.exists():
         raise StoreError(f"{path.parent}: folder does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise ReadOnlyProjectError(path, "a new project is to be created there")
     store = Store(_connect(path), path)
     _migrate(store)
     return store
@@ -143,7 +194,8 @@ def open_project(path: str | Path) -> Store:
             f"{path}: no qualcode project here; create it with 'qualcode -p {path} init' "
             "(or name another with --project)"
         )
-    store = Store(_connect(path), path)
+    read_only = not writable(path)
+    store = Store(_connect(path, read_only=read_only), path, read_only=read_only)
     try:
         tables = {r[0] for r in store.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
@@ -154,7 +206,7 @@ def open_project(path: str | Path) -> Store:
         raise StoreError(f"{path}: an SQLite file, but not a qualcode project")
     try:
         _migrate(store)
-    except StoreError:
+    except QualcodeError:
         store.close()
         raise
     return store
