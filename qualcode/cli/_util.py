@@ -20,6 +20,36 @@ from qualcode.textio import marked_pieces
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+def rename_args(args: list[str], renamed: dict[str, str]) -> list[str]:
+    """Old option spellings replaced by the new ones, each with a warning on stderr; arguments
+    after ``--`` are left alone."""
+    out = list(args)
+    for i, arg in enumerate(out):
+        if arg == "--":
+            break
+        name, eq, value = arg.partition("=")
+        if name in renamed:
+            new = renamed[name]
+            click.echo(
+                f"Warning: {name} is deprecated and goes in the next release; use {new}.",
+                err=True,
+            )
+            out[i] = new + eq + value
+    return out
+
+
+def renamed(spellings: dict[str, str], group: bool = False) -> type[click.Command]:
+    """A command class that still accepts the old spellings of renamed options (old -> new)
+    for one release, warning each time: ``@click.command(cls=renamed({"--coder": "--kind"}))``."""
+    base = click.Group if group else click.Command
+
+    class Renamed(base):  # type: ignore[valid-type, misc]
+        def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+            return super().parse_args(ctx, rename_args(args, spellings))
+
+    return Renamed
+
+
 @contextlib.contextmanager
 def error_boundary() -> Iterator[None]:
     """Turn a QualcodeError into one line on stderr and its exit status; bugs keep tracebacks."""

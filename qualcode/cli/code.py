@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from qualcode.cli._util import error_boundary, progress_bar, project
+from qualcode.cli._util import error_boundary, progress_bar, project, renamed
 from qualcode.coding.project import MACHINE_CODERS, code_project, resolve_codebook
 
 
-@click.command("code")
+@click.command("code", cls=renamed({"--coder": "--kind"}))
 @click.option(
-    "--coder",
+    "--kind",
     type=click.Choice(MACHINE_CODERS),
     default="hybrid",
     show_default=True,
@@ -19,7 +19,8 @@ from qualcode.coding.project import MACHINE_CODERS, code_project, resolve_codebo
 @click.option(
     "--codebook",
     type=click.Path(dir_okay=False),
-    help="Codebook YAML (default: the project's latest, else the shipped one).",
+    help="Codebook YAML for this run only (default: the project's codebook; see "
+    "`qualcode settings`).",
 )
 @click.option("--site", help="Only this site's segments.")
 @click.option(
@@ -29,28 +30,29 @@ from qualcode.coding.project import MACHINE_CODERS, code_project, resolve_codebo
 )
 @click.option("--spacy-model", help="An installed spaCy pipeline for the rules (never downloaded).")
 @click.pass_context
-def command(ctx, coder, codebook, site, threshold, spacy_model) -> None:
+def command(ctx, kind, codebook, site, threshold, spacy_model) -> None:
     """Code every respondent segment with a machine coder, as a new run.
 
-    The model and hybrid coders train first (a few seconds, deterministic) on the human codings
-    named by the project's last `qualcode train --from CODER`, or else on the codings the
-    codebook names (for the shipped codebook, the adjudicated gold of the demo corpus, the
-    training quotes and the training prose). Interviewer turns are never coded. Earlier runs
-    are kept. For the shipped hybrid coder it prints the agreement with a human coder to expect
-    per family on new text, measured out of domain, and which families to review by hand.
+    The model and hybrid coders train first (deterministic) on the project's training source
+    (`qualcode settings training`, set by `qualcode train --from CODER`), by default the
+    codings the codebook names (for the shipped codebook, the adjudicated gold of the demo
+    corpus, the training quotes and the training prose, packaged with qualcode). Interviewer
+    turns are never coded. Earlier runs are kept. For the shipped hybrid coder it prints the
+    agreement with a human coder to expect per family on new text, measured out of domain, and
+    which families to review by hand.
 
     \b
     Example:
       qualcode code
-      qualcode code --coder rules --site Saltmere
-      qualcode code --coder model --threshold 0.6
+      qualcode code --kind rules --site Saltmere
+      qualcode code --kind model --threshold 0.6
     """
     with project(ctx) as store, error_boundary():
         book = resolve_codebook(store, codebook)
         with progress_bar("Coding", unit="segment") as step:
             report = code_project(
                 store,
-                kind=coder,
+                kind=kind,
                 codebook=book,
                 site=site,
                 threshold=threshold,

@@ -101,7 +101,7 @@ def remove(ctx: click.Context, paths: tuple[str, ...], participant: str | None, 
     if removal.topic_models:
         click.echo(
             f"Dropped {removal.topic_models} topic model(s) fitted on their text "
-            "(run `qualcode themes` again)."
+            "(run `qualcode themes fit` again)."
         )
     if deleted:
         click.echo(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from qualcode.cli._util import progress_bar, project
+from qualcode.cli._util import progress_bar, project, renamed
 from qualcode.ingest import IngestReport, ingest
 
 
@@ -32,9 +32,13 @@ def print_report(report: IngestReport) -> None:
     )
 
 
-@click.command("ingest")
+@click.command("ingest", cls=renamed({"--site": "--default-site"}))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--site", help="Site for files whose manifest or front matter names none.")
+@click.option(
+    "--default-site",
+    "site",
+    help="Site for files whose manifest or front matter names none (elsewhere --site filters).",
+)
 @click.option(
     "--manifest",
     type=click.Path(dir_okay=False),
@@ -68,7 +72,7 @@ def command(
     \b
     Example:
       qualcode ingest corpora/partnership-sites
-      qualcode ingest interviews/ --site Hollinsford
+      qualcode ingest interviews/ --default-site Hollinsford
       qualcode ingest survey.csv --text-column answer --id-column respondent
     """
     with project(ctx) as store, progress_bar("Reading") as step:

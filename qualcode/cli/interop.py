@@ -6,14 +6,20 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project, renamed
 from qualcode.coding.project import resolve_codebook
 from qualcode.store import queries as q
 
 
-@click.command("import", context_settings=CONTEXT_SETTINGS)
+@click.command(
+    "import", context_settings=CONTEXT_SETTINGS, cls=renamed({"--site": "--default-site"})
+)
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--site", help="Site of the documents (a source's own 'site' variable wins).")
+@click.option(
+    "--default-site",
+    "site",
+    help="Site of new documents (a source's own 'site' variable wins; elsewhere --site filters).",
+)
 @click.option(
     "--coder-map",
     multiple=True,
@@ -71,7 +77,7 @@ def import_command(
 
     \b
     Example:
-      qualcode import nvivo-export.qdpx --site hollinsford
+      qualcode import nvivo-export.qdpx --default-site hollinsford
       qualcode import coder-b.qdpx --coder-map "Jo Smith=coder-b"
       qualcode import coded.csv --coder alami --document-column "document ID" \\
           --text-column text_chunk --code-column code_1

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import click
 
-from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project, renamed
 from qualcode.pipeline import make_report
 
+# -o was a folder here, but -o/--output is a file everywhere else.
+OLD_SPELLINGS = {"--out": "--out-dir", "-o": "--out-dir"}
 
-@click.command("report", context_settings=CONTEXT_SETTINGS)
+
+def _old_format(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]):
+    if value:
+        click.echo(
+            "Warning: --format is deprecated and goes in the next release; HTML is always "
+            "written, and --docx adds a Word version.",
+            err=True,
+        )
+    return value
+
+
+@click.command("report", context_settings=CONTEXT_SETTINGS, cls=renamed(OLD_SPELLINGS))
 @click.option(
-    "--out",
-    "-o",
+    "--out-dir",
+    "out",
     default="report",
     show_default=True,
     type=click.Path(file_okay=False),
@@ -28,12 +41,15 @@ from qualcode.pipeline import make_report
     help="Whose codes the report shows (default: the adjudicated human coder, gold, if it "
     "coded every segment, else the latest machine run): a coder, machine, or run:N.",
 )
+@click.option("--docx", is_flag=True, help="Write a Word version beside the HTML.")
 @click.option(
     "--format",
     "formats",
     type=click.Choice(["html", "docx"]),
     multiple=True,
-    help="html (always written) and, with docx, a Word version too.",
+    hidden=True,
+    callback=_old_format,
+    help="Deprecated: --format docx is now --docx.",
 )
 @click.option(
     "--no-quotes",
@@ -42,7 +58,7 @@ from qualcode.pipeline import make_report
     "disagreement excerpts, no theme quotes, and codings.csv without the text.",
 )
 @click.pass_context
-def command(ctx, out, templates, coder, formats, no_quotes) -> None:
+def command(ctx, out, templates, coder, docx, formats, no_quotes) -> None:
     """Write the site-comparison report from the project: one self-contained HTML file.
 
     The report holds the corpus overview, the sites x codes framework matrix, the sites side
@@ -52,9 +68,9 @@ def command(ctx, out, templates, coder, formats, no_quotes) -> None:
 
     \b
     Example:
-      qualcode report --out report
-      qualcode report --out report --templates my-templates --format docx
-      qualcode report --out for-the-board --no-quotes
+      qualcode report --out-dir report
+      qualcode report --out-dir report --templates my-templates --docx
+      qualcode report --out-dir for-the-board --no-quotes
     """
     with project(ctx) as store, error_boundary():
         files = make_report(
@@ -62,7 +78,7 @@ def command(ctx, out, templates, coder, formats, no_quotes) -> None:
             out,
             templates=templates,
             coder=coder,
-            docx="docx" in formats,
+            docx=docx or "docx" in formats,
             no_quotes=no_quotes,
         )
     click.echo(f"Wrote {files.index} and {len(files.files) - 1} more files to {files.folder}.")

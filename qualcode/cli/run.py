@@ -5,18 +5,18 @@ from __future__ import annotations
 import click
 
 from qualcode.agreement import in_sample_text, kappa_name
-from qualcode.cli._util import error_boundary, progress_bar
+from qualcode.cli._util import error_boundary, progress_bar, renamed
 from qualcode.cli.ingest import print_report
 from qualcode.cli.status import site_table
 from qualcode.pipeline import Agreement, run
 from qualcode.themes import results as theme_results
 
 
-@click.command("run")
+@click.command("run", cls=renamed({"--out": "--out-dir", "-o": "--out-dir"}))
 @click.argument("corpus", type=click.Path(file_okay=False))
 @click.option(
-    "--out",
-    "-o",
+    "--out-dir",
+    "out",
     default="qualcode-output",
     show_default=True,
     type=click.Path(file_okay=False),
@@ -37,11 +37,13 @@ def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
 
     \b
     Example:
-      qualcode run corpora/partnership-sites --out demo-output
+      qualcode run corpora/partnership-sites --out-dir demo-output
     """
     source = ctx.find_root().get_parameter_source("project")
     if source is click.core.ParameterSource.COMMANDLINE:
-        raise click.UsageError("run keeps its project in OUT/qualcode.db; use --out, not --project")
+        raise click.UsageError(
+            "run keeps its project in OUT/qualcode.db; use --out-dir, not --project"
+        )
     with (
         error_boundary(),
         progress_bar("Ingesting") as step,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from qualcode.cli._util import project, table
+from qualcode.cli._util import error_boundary, project, table
+from qualcode.coding.project import describe_settings
 from qualcode.store import queries as q
 from qualcode.store.db import Store
 
@@ -36,14 +37,17 @@ def site_table(store: Store) -> str:
 @click.command("status")
 @click.pass_context
 def command(ctx: click.Context) -> None:
-    """Show documents, participants, segments and codings per site, and recent runs.
+    """Show the project's codebook and training source, documents, participants, segments and
+    codings per site, and recent runs.
 
     \b
     Example:
       qualcode -p demo-output/qualcode.db status
     """
-    with project(ctx) as store:
+    with project(ctx) as store, error_boundary():
         click.echo(f"Project {store.path}")
+        for key, value in describe_settings(store).items():
+            click.echo(f"{key.capitalize()}: {value}")
         click.echo(site_table(store))
         runs = q.recent_runs(store)
         if runs:

@@ -1,4 +1,4 @@
-"""qualcode themes [show|suggest-codes|export]"""
+"""qualcode themes fit|show|suggest-codes|export"""
 
 from __future__ import annotations
 
@@ -22,7 +22,37 @@ from qualcode.themes import GROUPINGS, Options, discover
 from qualcode.themes import results as res
 
 
-@click.group("themes", context_settings=CONTEXT_SETTINGS, invoke_without_command=True)
+class _ThemesGroup(click.Group):
+    """`qualcode themes [OPTIONS]` (fitting, before `themes fit` existed) keeps working for one
+    release, with a warning."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first = args[0] if args else None
+        if first is None or (first.startswith("-") and first not in ("-h", "--help")):
+            click.echo(
+                "Warning: `qualcode themes [OPTIONS]` is deprecated and goes in the next "
+                "release; use `qualcode themes fit [OPTIONS]`.",
+                err=True,
+            )
+            args = ["fit", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("themes", context_settings=CONTEXT_SETTINGS, cls=_ThemesGroup)
+def command() -> None:
+    """Emergent themes: fit topic models (BERTopic) over respondent segments, then read them.
+
+    \b
+    Example:
+      qualcode themes fit
+      qualcode themes fit --by site --guided
+      qualcode themes show 3
+      qualcode themes suggest-codes -o emergent.yaml
+      qualcode themes export --format csv -o themes.csv
+    """
+
+
+@command.command("fit")
 @click.option("--by", type=click.Choice(GROUPINGS), help="One topic model per site, group or tier.")
 @click.option("--site", help="Only this site's segments.")
 @click.option(
@@ -49,8 +79,8 @@ from qualcode.themes import results as res
     help="Coder whose codes describe topics (default: gold, else the latest machine run).",
 )
 @click.pass_context
-def command(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from) -> None:
-    """Emergent themes: topic models (BERTopic) over respondent segments, overall or per group.
+def fit(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from) -> None:
+    """Fit topic models (BERTopic) over respondent segments, overall or per site, group or tier.
 
     Each topic gets c-TF-IDF keywords, a label, 3 to 5 representative quotes (whole sentences,
     with speaker, site and group), its size and its spread over sites, groups and tiers.
@@ -60,14 +90,9 @@ def command(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from) 
 
     \b
     Example:
-      qualcode themes
-      qualcode themes --by site --guided
-      qualcode themes show 3
-      qualcode themes suggest-codes -o emergent.yaml
-      qualcode themes export --format csv -o themes.csv
+      qualcode themes fit
+      qualcode themes fit --by site --guided
     """
-    if ctx.invoked_subcommand is not None:
-        return
     options = Options(
         by=by,
         min_topic_size=min_topic_size,

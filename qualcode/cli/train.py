@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from qualcode.cli._util import error_boundary, project, table
+from qualcode.cli._util import error_boundary, project, renamed, table
 from qualcode.coding.project import Evaluation, resolve_codebook, train
 
 
@@ -29,25 +29,30 @@ def evaluation_table(evaluation: Evaluation, level: str) -> str:
     return table([level, "support", "precision", "recall", "F1", "kappa", ""], rows)
 
 
-@click.command("train")
+@click.command("train", cls=renamed({"--coder": "--kind"}))
 @click.option("--from", "source", required=True, help="The human coder whose codings to learn.")
 @click.option(
-    "--coder",
+    "--kind",
     type=click.Choice(["model", "hybrid"]),
     default="hybrid",
     show_default=True,
     help="Which coder to evaluate.",
 )
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20))
-@click.option("--codebook", type=click.Path(dir_okay=False), help="Codebook YAML.")
+@click.option(
+    "--codebook",
+    type=click.Path(dir_okay=False),
+    help="Codebook YAML for this command only (default: the project's codebook).",
+)
 @click.pass_context
-def command(ctx, source, coder, folds, codebook) -> None:
+def command(ctx, source, kind, folds, codebook) -> None:
     """Evaluate the model on a human coder's codings by k-fold CV, and train on them from now on.
 
     Folds are grouped by document, so no document is scored by a model trained on it. Prints and
     stores precision, recall, F1 and Cohen's kappa per code and per family; codes with too few
-    examples are not predicted by the model (the rules still apply) and are listed. Later
-    `qualcode code --coder model|hybrid` trains on the same coder's codings.
+    examples are not predicted by the model (the rules still apply) and are listed. Sets the
+    project's training source to this coder: later `qualcode code --kind model|hybrid` trains
+    on its codings (`qualcode settings training codebook` goes back to the codebook's).
 
     \b
     Example:
@@ -56,8 +61,8 @@ def command(ctx, source, coder, folds, codebook) -> None:
     """
     with project(ctx) as store, error_boundary():
         book = resolve_codebook(store, codebook)
-        click.echo(f"Cross-validating the {coder} coder on {source}'s codings ({folds} folds)...")
-        evaluation = train(store, source, book, kind=coder, folds=folds)
+        click.echo(f"Cross-validating the {kind} coder on {source}'s codings ({folds} folds)...")
+        evaluation = train(store, source, book, kind=kind, folds=folds)
     click.echo(
         f"{evaluation.units} segments from {evaluation.documents} documents, "
         f"{evaluation.folds}-fold cross-validation grouped by document.\n"
@@ -73,4 +78,7 @@ def command(ctx, source, coder, folds, codebook) -> None:
     if evaluation.skipped:
         listed = ", ".join(f"{c} ({n})" for c, n in sorted(evaluation.skipped.items()))
         click.echo(f"Too few examples for the model (rules only): {listed}.")
-    click.echo(f"Stored as run {evaluation.run_id}; `qualcode code` now trains on {source}.")
+    click.echo(
+        f"Stored as run {evaluation.run_id}. Training source set to {source}: `qualcode code` "
+        "now trains on its codings (see `qualcode settings`)."
+    )

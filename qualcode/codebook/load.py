@@ -12,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from qualcode.codebook.model import Code, Codebook, CodebookSpec, CodeSpec
+from qualcode.data import shipped_codebook_path
 from qualcode.errors import CodebookError
 from qualcode.textio import check_yaml, decode, normalise, yaml_problem
 
@@ -19,14 +20,26 @@ from qualcode.textio import check_yaml, decode, normalise, yaml_problem
 # on the shipped codebook.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
-SHIPPED = Path(__file__).resolve().parents[2] / "codebooks" / "partnership-barriers.yaml"
 
 
 def default_codebook_path() -> Path:
-    """The shipped codebook of barriers and prerequisites (from the source checkout)."""
-    if not SHIPPED.is_file():
-        raise CodebookError(SHIPPED, "the shipped codebook is missing; pass --codebook FILE")
-    return SHIPPED
+    """The shipped codebook of barriers and prerequisites: package data (``qualcode/data``), a
+    copy of ``codebooks/partnership-barriers.yaml``."""
+    path = shipped_codebook_path()
+    if not path.is_file():
+        raise CodebookError(path, "the shipped codebook is missing; pass --codebook FILE")
+    return path
+
+
+@lru_cache(maxsize=1)
+def shipped_codebook_hash() -> str:
+    """The content hash of the shipped codebook, computed as ``parse_codebook`` does."""
+    path = default_codebook_path()
+    return _text_hash(normalise(decode(path.read_bytes(), path)))
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class _Lines:
@@ -120,7 +133,7 @@ def parse_codebook(text: str, path: Path | None = None, *, raw: Any = None) -> C
         description=spec.description,
         references=spec.references,
         codes=codes,
-        hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        hash=_text_hash(text),
         text=text,
         path=path.resolve() if path else None,
         training=spec.training,

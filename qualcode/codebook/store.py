@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from qualcode.codebook.load import parse_codebook
@@ -28,7 +29,7 @@ def store_codebook(store: Store, codebook: Codebook) -> int:
                 codebook.hash,
                 codebook.name,
                 codebook.version,
-                str(codebook.path) if codebook.path else None,
+                _portable(store, codebook.path),
                 codebook.text,
                 json.dumps(codebook.raw, default=str) if codebook.raw is not None else None,
                 now(),
@@ -44,6 +45,17 @@ def store_codebook(store: Store, codebook: Codebook) -> int:
             ],
         )
     return codebook_id
+
+
+def _portable(store: Store, path: Path | None) -> str | None:
+    """The codebook file's path relative to the project's folder where it can be (else
+    absolute): the store records where a codebook came from without tying it to one machine."""
+    if path is None:
+        return None
+    try:
+        return os.path.relpath(path, store.path.resolve().parent)
+    except ValueError:  # another drive on Windows
+        return str(path)
 
 
 def code_ids(store: Store, codebook_id: int) -> dict[str, int]:
@@ -63,6 +75,8 @@ def load_stored_codebook(store: Store, codebook_id: int | None = None) -> Codebo
     ).fetchone()
     if row is None:
         return None
-    source = Path(row["source"]) if row["source"] else None
+    # Sources are kept relative to the project's folder (older stores: absolute), so a project
+    # folder moved or copied elsewhere still finds a codebook's training files beside it.
+    source = store.path.parent / row["source"] if row["source"] else None
     raw = json.loads(row["parsed"]) if row["parsed"] else None
     return parse_codebook(row["content"], source, raw=raw)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qualcode.codebook import Codebook, default_codebook_path, load_codebook, store_codebook
+from qualcode.codebook.load import shipped_codebook_hash
 from qualcode.codebook.store import code_ids, load_stored_codebook
 from qualcode.coding.evaluate import Score, score_all
 from qualcode.coding.expected import Expected, expected_for
@@ -27,11 +28,57 @@ MACHINE_CODERS = ("rules", "model", "hybrid")
 
 
 def resolve_codebook(store: Store, path: str | Path | None = None) -> Codebook:
-    """The codebook to use: the file given, else the project's latest, else the shipped one."""
+    """The codebook a command uses: the file given (for that command only), else the project's
+    codebook setting (``qualcode settings codebook``), else the shipped one."""
     if path is not None:
         return load_codebook(Path(path))
-    stored = load_stored_codebook(store)
-    return stored if stored is not None else load_codebook(default_codebook_path())
+    chosen = q.get_setting(store, "codebook")
+    if chosen is not None:
+        row = store.execute("SELECT id FROM codebooks WHERE hash = ?", (chosen,)).fetchone()
+        if row is None:
+            raise QualcodeError(
+                f"{store.path}: the project's codebook ({chosen[:12]}) is not in the store; "
+                "set one with 'qualcode settings codebook FILE'"
+            )
+        return load_stored_codebook(store, int(row["id"]))
+    return load_codebook(default_codebook_path())
+
+
+def use_codebook(store: Store, codebook: Codebook, *, only_if_unset: bool = False) -> bool:
+    """Make ``codebook`` the project's codebook (stored by hash). With ``only_if_unset`` it is
+    set only for a project that has none yet (its first coding). True when the setting changed."""
+    current = q.get_setting(store, "codebook")
+    if current == codebook.hash or (only_if_unset and current is not None):
+        return False
+    store_codebook(store, codebook)
+    with store.atomic():
+        q.set_setting(store, "codebook", codebook.hash)
+    return True
+
+
+def training_setting(store: Store) -> str | None:
+    """The coder the project trains on (``qualcode train --from`` or ``qualcode settings
+    training``), or None for the codebook's own training codings."""
+    value = q.get_setting(store, "training")
+    return value.removeprefix("coder:") if value and value.startswith("coder:") else None
+
+
+def use_training(store: Store, coder: str | None) -> None:
+    """Train on a coder in the project from now on (None: on the codebook's own codings)."""
+    if coder is not None:
+        known = store.execute("SELECT kind FROM coders WHERE name = ?", (coder,)).fetchone()
+        if known is None or known["kind"] == "machine":
+            humans = [
+                r[0] for r in store.execute("SELECT name FROM coders WHERE kind != 'machine'")
+            ]
+            raise InputError(
+                None,
+                f"no human coder {coder!r} in the project (human coders: "
+                f"{', '.join(sorted(humans)) or 'none'})",
+                field="training",
+            )
+    with store.atomic():
+        q.set_setting(store, "training", "codebook" if coder is None else f"coder:{coder}")
 
 
 def coder_id(store: Store, name: str, kind: str) -> int:
@@ -61,16 +108,10 @@ def make_coder(kind: str, codebook: Codebook, **params: Any):
 
 
 def training_units(store: Store, codebook: Codebook) -> Units:
-    """Units from the coder named by the project's latest `qualcode train`, else the codebook's."""
-    run = store.execute(
-        "SELECT parameters FROM runs WHERE command = 'train' AND status = 'finished'"
-        " ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    if run is not None:
-        source = json.loads(run["parameters"]).get("from")
-        if source:
-            return units_from_store(store, source, codebook)
-    return default_units(codebook)
+    """Units from the coder the project trains on (its ``training`` setting), else the
+    codebook's own training codings."""
+    coder = training_setting(store)
+    return units_from_store(store, coder, codebook) if coder else default_units(codebook)
 
 
 @dataclass(slots=True)
@@ -161,6 +202,9 @@ def train(
             "settings": {k: v for k, v in final.get_params().items() if k != "codebook"},
         }
         run_id = q.start_run(store, "train", params, codebook_hash=codebook.hash, coder=kind)
+        q.set_setting(store, "training", f"coder:{source}")
+        if q.get_setting(store, "codebook") is None:
+            q.set_setting(store, "codebook", codebook.hash)
         store.conn.executemany(
             "INSERT INTO evaluations (run_id, code, level, n_units, support, precision, recall,"
             " f1, kappa, threshold, predicted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -261,6 +305,8 @@ def code_project(
     with store.atomic():
         who = coder_id(store, kind, "machine")
         run_id = q.start_run(store, "code", params, codebook_hash=codebook.hash, coder=kind)
+        if q.get_setting(store, "codebook") is None:
+            q.set_setting(store, "codebook", codebook.hash)
         now = q.now()
         store.conn.executemany(
             "INSERT INTO coded_segments (segment_id, coder_id, run_id) VALUES (?, ?, ?)",
@@ -386,6 +432,8 @@ def store_human_codings(
     with store.atomic():
         who = coder_id(store, coder, "human")
         run_id = q.start_run(store, command, parameters, codebook_hash=codebook.hash, coder=coder)
+        if q.get_setting(store, "codebook") is None:
+            q.set_setting(store, "codebook", codebook.hash)
         doc_ids = [d.document_id for d in documents]
         marks = ",".join("?" * len(doc_ids))
         in_documents = f"segment_id IN (SELECT id FROM segments WHERE document_id IN ({marks}))"
@@ -580,3 +628,25 @@ def segment_view(store: Store, segment_id: int) -> SegmentView:
         dict(segment),
         [{**dict(c), "evidence": json.loads(c["evidence"])} for c in codings],
     )
+
+
+# -- settings --------------------------------------------------------------------------------
+
+
+def describe_settings(store: Store) -> dict[str, str]:
+    """The project's codebook and training source in words, as `status` and `settings show`
+    print them."""
+    chosen = q.get_setting(store, "codebook")
+    book = resolve_codebook(store)
+    origin = "set for this project" if chosen else "the shipped one; not yet set"
+    codebook = f"{book.name} {book.version or ''}".rstrip() + f" ({book.hash[:12]}; {origin})"
+    coder = training_setting(store)
+    if coder:
+        training = f"coder {coder} in the project"
+    elif book.hash == shipped_codebook_hash():
+        training = "the shipped codebook's training codings (packaged with qualcode)"
+    elif book.training:
+        training = "the codings the codebook's training: section names"
+    else:
+        training = "none: this codebook names no training codings (train --from CODER)"
+    return {"codebook": codebook, "training": training}

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qualcode.codebook import Codebook
+from qualcode.codebook.load import shipped_codebook_hash
+from qualcode.data import shipped_training
 from qualcode.errors import InputError, UnknownCodeError
 from qualcode.ingest import read_documents
 from qualcode.store import Store
@@ -166,16 +168,41 @@ def _best_segment(doc, start: int, end: int):
 
 
 def default_units(codebook: Codebook) -> Units:
-    """The training units the codebook names (for the shipped one: the demo corpus gold)."""
+    """The training units the codebook names. For the shipped codebook they come from the
+    package (``qualcode.data``: the adjudicated gold of the demo corpus, the training quotes and
+    the training prose), so an installed wheel trains without the repository; for another
+    codebook, from the files its ``training:`` section names, relative to the codebook file."""
+    if codebook.hash == shipped_codebook_hash():
+        return shipped_units()
     paths = codebook.training_paths()
     if not paths:
         raise InputError(
             codebook.path,
             "this codebook names no training codings and the project has none; import human "
-            "codings and run 'qualcode train --from CODER', or use --coder rules",
+            "codings and run 'qualcode train --from CODER', or use --kind rules",
             field="training",
         )
     units = Units()
     for codings, corpus in paths:
+        if not codings.is_file() or not corpus.exists():
+            missing = codings if not codings.is_file() else corpus
+            raise InputError(
+                codebook.path,
+                f"training data {missing} not found (paths are relative to the codebook file); "
+                "run 'qualcode settings training CODER' to train on a coder in the project",
+                field="training",
+            )
         units.extend(units_from_files(codings, corpus, codebook))
+    return units
+
+
+def shipped_units() -> Units:
+    """The shipped codebook's training units, read from the package data."""
+    units = Units()
+    for block in shipped_training():
+        part = Units(source=block["source"], coders=list(block["coders"]))
+        for document, start, end, text, codes, group in block["units"]:
+            part.add(document, start, end, text, set(codes), group=group)
+        part.documents.update(block["documents"])
+        units.extend(part)
     return units

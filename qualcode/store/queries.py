@@ -41,6 +41,20 @@ def start_run(
     return int(cur.lastrowid)
 
 
+def get_setting(store: Store, key: str) -> str | None:
+    row = store.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row["value"])
+
+
+def set_setting(store: Store, key: str, value: str) -> None:
+    """Callers wrap this in ``store.atomic()`` with the change it belongs to."""
+    store.execute(
+        "INSERT INTO settings (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
 def latest_machine_run(store: Store) -> Any:
     """The latest finished coding run of any machine coder (id, coder, parameters), or None."""
     return store.execute(

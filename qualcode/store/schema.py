@@ -234,6 +234,23 @@ CREATE TABLE outputs (
 CREATE INDEX outputs_path ON outputs(path);
 """
 
+# 8: explicit project settings: which codebook (by hash) and which training source the project
+# uses, set by commands and shown by ``status`` instead of being read from whatever was stored
+# last. Older projects get the settings that their latest codebook and `train --from` implied.
+SETTINGS = """
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO settings (key, value)
+    SELECT 'codebook', hash FROM codebooks ORDER BY id DESC LIMIT 1;
+INSERT INTO settings (key, value)
+    SELECT 'training', 'coder:' || json_extract(parameters, '$.from') FROM runs
+    WHERE command = 'train' AND status = 'finished'
+    AND json_extract(parameters, '$.from') IS NOT NULL
+    ORDER BY id DESC LIMIT 1;
+"""
+
 MIGRATIONS: list[str] = [
     INITIAL,
     REMOVED_DOCUMENTS,
@@ -242,5 +259,6 @@ MIGRATIONS: list[str] = [
     TOPICS,
     CODING_SPANS,
     OUTPUTS,
+    SETTINGS,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,7 +26,7 @@ def latest_run(store: Store, run_id: int | None = None) -> int:
         "SELECT max(id) FROM runs WHERE command = 'themes' AND status = 'finished'"
     ).fetchone()
     if row[0] is None:
-        raise QualcodeError("no themes yet; run 'qualcode themes' first")
+        raise QualcodeError("no themes yet; run 'qualcode themes fit' first")
     return int(row[0])
 
 
@@ -188,7 +188,7 @@ def suggested_codes(models: list[dict[str, Any]], family: str = "emergent") -> s
                 }
             )
     header = (
-        "# Emergent-theme candidates from `qualcode themes`, in the codebook's format.\n"
+        "# Emergent-theme candidates from `qualcode themes fit`, in the codebook's format.\n"
         "# Edit the EDIT ME fields, rename the ids, move each into a family (or keep them under\n"
         f"# a '{family}' group), then add them to your codebook and run `qualcode codebook"
         " validate`.\n"
