@@ -1,11 +1,12 @@
 """Emergent themes: topic models over respondent segments, overall or per group, stored as a run.
 
 Each group (the whole corpus, or each site, stakeholder group or tier with ``by``) gets its
-own BERTopic model. A topic is reported with its c-TF-IDF keywords, a readable label, 3 to 5
-representative quotes (whole sentences from different speakers where possible), its size and
-its spread over sites, stakeholder groups and tiers, and how the codebook covers its segments.
-Topics the codebook does not explain (few of their segments coded, or no code that many of them
-share) are flagged as emergent-theme candidates.
+own BERTopic model. A topic is reported with its c-TF-IDF keywords, a readable label (from a
+BERTopic representation model, see ``labels``), 3 to 5 representative quotes (whole sentences
+from different speakers where possible), its size and its spread over sites, stakeholder groups
+and tiers, and how the codebook covers its segments. Topics whose talk is further from the
+codebook's own words than the corpus's is, or few of whose segments carry a code, are flagged as
+emergent-theme candidates (see ``emergent``).
 """
 
 from __future__ import annotations
@@ -24,18 +25,25 @@ from qualcode.codebook import Codebook
 from qualcode.errors import EmptyCorpusError, InputError
 from qualcode.store import Store
 from qualcode.store import queries as q
-from qualcode.themes.model import MIN_DOCUMENTS, default_min_topic_size, embed, topic_model
+from qualcode.themes.emergent import CodebookFit, code_texts, judge
+from qualcode.themes.labels import (
+    DEFAULT_REPRESENTATION,
+    LABEL_ASPECT,
+    label_terms,
+    representation_model,
+)
+from qualcode.themes.model import (
+    MIN_DOCUMENTS,
+    default_min_topic_size,
+    embed,
+    embed_texts,
+    topic_model,
+)
 from qualcode.themes.quality import npmi_coherence, topic_diversity
 from qualcode.themes.text import STOP_WORDS, clean, proper_nouns, sentences
 from qualcode.types import REFERENCE_CODERS
 
 GROUPINGS = ("site", "stakeholder_group", "tier")
-# A topic is explained by the codebook when a code (or a family) is on a good share of its
-# segments and clearly more often than in the corpus as a whole; otherwise, or when few of its
-# segments carry any code, it is an emergent-theme candidate.
-EMERGENT_COVERAGE = 0.5
-CODE_SHARE, CODE_LIFT = 0.3, 2.0
-FAMILY_SHARE, FAMILY_LIFT = 0.6, 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,7 @@ class Options:
     guided: bool = False
     site: str | None = None
     codes_from: str | None = None  # coder whose codes describe topics; None: gold, else machine
+    representation: str = DEFAULT_REPRESENTATION  # how labels are made (labels.REPRESENTATIONS)
 
 
 @dataclass(slots=True)
@@ -62,6 +71,9 @@ class Topic:
     matched_code: str | None = None
     emergent: bool = False
     reason: str = ""
+    codebook_fit: float | None = None  # mean fit of its segments, relative to the corpus's
+    nearest_code: str | None = None  # the code whose words its segments are closest to
+    label_words: list[str] = field(default_factory=list)  # the representation model's words
 
     @property
     def size(self) -> int:
@@ -75,6 +87,9 @@ class Topic:
             "coverage": self.coverage,
             "matched_code": self.matched_code,
             "reason": self.reason,
+            "codebook_fit": self.codebook_fit,
+            "nearest_code": self.nearest_code,
+            "label_words": self.label_words,
         }
 
 
@@ -193,6 +208,20 @@ def discover(
     return ThemesRun(run_id, results, skipped, coder)
 
 
+def embed_units(units: list[dict[str, Any]], options: Options):
+    """The segments as the topic model sees them: cleaned texts, the stop words (with the
+    corpus's proper nouns), and (vectors, the fitted embedder, its name)."""
+    docs = [clean(u["text"]) or u["text"] for u in units]
+    stop = sorted(set(STOP_WORDS) | proper_nouns([u["text"] for u in units]))
+    return docs, stop, embed(docs, options.embedding, options.seed, stop)
+
+
+def codebook_fit(vectors: np.ndarray, embedder: Any, codebook: Codebook) -> CodebookFit:
+    """Each segment's similarity to each code's own words, in the segments' embedding."""
+    texts = code_texts(codebook)
+    return CodebookFit.of(vectors, embed_texts(embedder, list(texts.values())), list(texts))
+
+
 def _fit_group(
     units: list[dict[str, Any]],
     codes: dict[int, set[str]],
@@ -200,14 +229,20 @@ def _fit_group(
     options: Options,
     value: str | None,
 ) -> GroupResult:
-    docs = [clean(u["text"]) or u["text"] for u in units]
+    docs, stop, (vectors, embedder, embedding_name) = embed_units(units, options)
     n = len(docs)
     size = options.min_topic_size or default_min_topic_size(n)
-    stop = sorted(set(STOP_WORDS) | proper_nouns([u["text"] for u in units]))
-    vectors, embedder, embedding_name = embed(docs, options.embedding, options.seed, stop)
     seeds, seed_codes = seed_topics(codebook) if options.guided else (None, [])
+    labeller = representation_model(options.representation, options.seed)
+    aspects = {LABEL_ASPECT: labeller} if labeller is not None else None
     model, (reducer, clusterer) = topic_model(
-        n, embedder, min_topic_size=size, seed=options.seed, seed_topics=seeds, stop_words=stop
+        n,
+        embedder,
+        min_topic_size=size,
+        seed=options.seed,
+        seed_topics=seeds,
+        stop_words=stop,
+        representation_model=aspects,
     )
     assigned, _ = model.fit_transform(docs, embeddings=vectors)
     assigned = [int(a) for a in assigned]  # numpy integers would reach SQLite as blobs
@@ -216,8 +251,14 @@ def _fit_group(
     logging.getLogger("BERTopic").setLevel(logging.ERROR)
     if -1 in assigned:  # outlier reduction only when there are outliers
         reduced = model.reduce_outliers(docs, assigned, strategy="c-tf-idf", threshold=0.1)
-        model.update_topics(docs, topics=reduced, vectorizer_model=model.vectorizer_model)
+        model.update_topics(
+            docs,
+            topics=reduced,
+            vectorizer_model=model.vectorizer_model,
+            representation_model=aspects,
+        )
         assigned = [int(a) for a in reduced]
+    fit = codebook_fit(vectors, embedder, codebook)
     method = {
         "embedding": embedding_name,
         "reducer": reducer,
@@ -225,33 +266,40 @@ def _fit_group(
         "min_topic_size": size,
         "seed": options.seed,
         "guided": options.guided,
+        "representation": options.representation,
+        "codebook_fit": round(fit.corpus, 4),
     }
     result = GroupResult(options.by, value, n, method, outliers=assigned.count(-1))
-    base = _base_rates([u["id"] for u in units], codes)
     for t in sorted(set(assigned) - {-1}):
         members = [i for i, a in enumerate(assigned) if a == t]
         keywords = [(w, round(float(s), 4)) for w, s in (model.get_topic(t) or []) if w]
+        label_words = [w for w, _ in (model.topic_aspects_ or {}).get(LABEL_ASPECT, {}).get(t, [])]
         result.topics.append(
             _describe(
-                t, keywords, members, units, vectors, codes, codebook, seeds, seed_codes, base
+                t,
+                keywords,
+                label_words or [w for w, _ in keywords],
+                members,
+                units,
+                vectors,
+                codes,
+                codebook,
+                (seeds, seed_codes),
+                fit,
             )
         )
     result.topics.sort(key=lambda topic: -topic.size)
     words = [[w for w, _ in topic.keywords[:10]] for topic in result.topics]
     result.npmi = npmi_coherence(words, docs)
     result.diversity = topic_diversity(words)
+    labels = [label_terms(t.label_words, 10) for t in result.topics]  # label words, tidied
+    method["label_npmi"] = npmi_coherence(labels, docs)
+    method["label_diversity"] = topic_diversity(labels)
     return result
 
 
-def _base_rates(ids: list[int], codes: dict[int, set[str]]) -> dict[str, float]:
-    """Share of the modelled segments carrying each code and each family."""
-    coded = [codes[u] for u in ids if u in codes]
-    counts = Counter(c for cs in coded for c in cs)
-    counts.update(f for cs in coded for f in {c.split(".")[0] for c in cs})
-    return {k: v / len(coded) for k, v in counts.items()} if coded else {}
-
-
-def _describe(t, keywords, members, units, vectors, codes, codebook, seeds, seed_codes, base):
+def _describe(t, keywords, label_words, members, units, vectors, codes, codebook, guide, fit):
+    seeds, seed_codes = guide
     ids = [units[i]["id"] for i in members]
     centroid = vectors[members].mean(axis=0)
     closeness = vectors[members] @ centroid
@@ -265,15 +313,22 @@ def _describe(t, keywords, members, units, vectors, codes, codebook, seeds, seed
     common = Counter(c for cs in coded for c in cs).most_common(5)
     top_codes = [(c, round(k / len(coded), 3)) for c, k in common] if coded else []
     topic = Topic(t, "", keywords, ids, quotes, distribution, top_codes, coverage)
-    families = Counter(f for cs in coded for f in {c.split(".")[0] for c in cs})
-    topic_families = [(f, round(k / len(coded), 3)) for f, k in families.most_common()]
+    topic.label_words = label_words
     topic.matched_code = _matched_code(topic, keywords, seeds, seed_codes)
-    words = [w for w, _ in keywords[:4]]
+    said = [units[i]["text"] for i in members]
+    terms = label_terms(label_words, texts=said) or label_terms(
+        (w for w, _ in keywords), texts=said
+    )
     if topic.matched_code:
-        topic.label = f"{codebook.codes[topic.matched_code].label}: {', '.join(words[:3])}"
+        topic.label = f"{codebook.codes[topic.matched_code].label}: {', '.join(terms)}"
     else:
-        topic.label = ", ".join(words) or f"topic {t}"
-    _flag(topic, topic_families, base)
+        topic.label = ", ".join(terms) or f"topic {t}"
+    topic.nearest_code = fit.nearest_code(members)
+    relative = fit.topic(members) / fit.corpus if fit.corpus > 0 else 0.0
+    topic.codebook_fit = round(relative, 3)
+    topic.emergent, topic.reason = judge(
+        fit.topic(members), fit.corpus, coverage, topic.nearest_code
+    )
     return topic
 
 
@@ -289,29 +344,6 @@ def _matched_code(topic: Topic, keywords, seeds, seed_codes) -> str | None:
     if best is not None and len(words & set(seeds[best])) >= 2:
         return seed_codes[best]
     return None
-
-
-def _flag(topic: Topic, families: list[tuple[str, float]], base: dict[str, float]) -> None:
-    if topic.coverage is None:
-        topic.reason = "no codings to compare with"
-        return
-    if topic.coverage < EMERGENT_COVERAGE:
-        topic.emergent = True
-        topic.reason = f"only {topic.coverage:.0%} of its segments carry any codebook code"
-        return
-    for code, share in topic.codes:
-        if share >= CODE_SHARE and share >= CODE_LIFT * base.get(code, 1.0):
-            topic.reason = f"explained by {code} ({share:.0%} of its segments)"
-            return
-    for family, share in families:
-        if share >= FAMILY_SHARE and share >= FAMILY_LIFT * base.get(family, 1.0):
-            topic.reason = f"explained by the {family} family ({share:.0%} of its segments)"
-            return
-    topic.emergent = True
-    spread = ", ".join(f"{f} {s:.0%}" for f, s in families[:3])
-    topic.reason = (
-        f"no code or family characterises it (codes from {len(families)} families: {spread})"
-    )
 
 
 def _quotes(order: list[int], units: list[dict[str, Any]], keywords: list[str]) -> list[dict]:
@@ -361,6 +393,7 @@ def _store(store, codebook, options: Options, results: list[GroupResult], coder)
         "embedding": options.embedding,
         "seed": options.seed,
         "guided": options.guided,
+        "representation": options.representation,
         "site": options.site,
         "codes_from": coder,
     }

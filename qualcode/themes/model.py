@@ -145,6 +145,11 @@ def embed(
     )
 
 
+def embed_texts(model, texts: list[str]) -> np.ndarray:
+    """Further texts (a codebook's codes, candidate words) in a fitted model's space."""
+    return np.asarray(_Embedder(model).embed(texts))
+
+
 class _Embedder:
     """BERTopic's view of an embedding model: ``embed(documents)`` (used for guided seeds)."""
 
@@ -165,8 +170,12 @@ def topic_model(
     seed: int,
     seed_topics: list[list[str]] | None = None,
     stop_words: list[str] | None = None,
+    representation_model: Any = None,
 ):
-    """A BERTopic with a reducer and clusterer that suit ``n_documents``, and its ``Method``."""
+    """A BERTopic with a reducer and clusterer that suit ``n_documents``, and its ``Method``.
+
+    ``representation_model`` is passed to BERTopic as it is (a dict names extra aspects, kept
+    beside the c-TF-IDF keywords in ``topic_aspects_``)."""
     from bertopic import BERTopic
     from bertopic.backend import BaseEmbedder
     from bertopic.vectorizers import ClassTfidfTransformer
@@ -221,6 +230,7 @@ def topic_model(
         min_topic_size=min_topic_size,
         top_n_words=10,
         seed_topic_list=seed_topics,
+        representation_model=representation_model,
         calculate_probabilities=False,
         verbose=False,
     )

@@ -161,7 +161,9 @@ def suggested_codes(models: list[dict[str, Any]], family: str = "emergent") -> s
         for t in m["topics"]:
             if not t["emergent"]:
                 continue
-            words = [w for w, _ in t["keywords"]][:3]
+            label = "" if t.get("matched_code") else t["label"]
+            words = [w.strip() for w in label.split(",") if w.strip()]
+            words = words or [w for w, _ in t["keywords"]][:3]
             slug = (
                 re.sub(r"[^a-z0-9]+", "_", "_".join(words).lower()).strip("_")
                 or f"topic_{t['topic']}"
