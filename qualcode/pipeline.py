@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,9 @@ class Agreement:
     result: dict
     html: Path | None  # where its page was written (None: not written)
     in_sample: list[str] = field(default_factory=list)  # computed lines, see agreement
-    name: str = "agreement"  # human or machine
+    name: str = "agreement"  # human (the first human pair), human-A-B, or machine
+    reference: str | None = None  # the reference coder, if in this audit
+    note: str = ""  # for the machine audit: which coder is the reference, and why
 
 
 def run(
@@ -55,6 +58,7 @@ def run(
     out: str | Path,
     *,
     replace: bool = False,
+    reference_coder: str | None = None,
     progress: Callable[..., None] | None = None,
     coding_progress: Callable[[int, int], None] | None = None,
     themes_progress: Callable[..., None] | None = None,
@@ -76,6 +80,13 @@ def run(
     try:
         report = ingest(store, [corpus], replace=replace, progress=progress, command="run")
         result = RunResult(project=project, ingest=report)
+        if reference_coder is not None and reference_coder not in report.codings:
+            raise InputError(  # said before coding, which takes minutes
+                None,
+                f"{reference_coder!r} is not one of the coders the manifest lists under "
+                f"codings: ({', '.join(sorted(report.codings)) or 'none'})",
+                field="--reference-coder",
+            )
         codebook = resolve_codebook(store)
         documents_changed = bool(report.added or report.replaced or report.withdrawn)
         for coder, path in sorted(report.codings.items()):
@@ -86,7 +97,14 @@ def run(
             result.coding = code_project(
                 store, kind="hybrid", codebook=codebook, progress=coding_progress
             )
-        result.agreements = agreements(store, codebook, report.codings, out / "agreement")
+        result.agreements = agreements(
+            store,
+            codebook,
+            report.codings,
+            out / "agreement",
+            reference=reference_coder,
+            manifest_reference=report.reference_coder,
+        )
         result.themes_run, result.themes_new = themes(store, codebook, report, themes_progress)
         result.report = make_report(
             store, out / "report", codebook=codebook, agreements_done=result.agreements
@@ -115,34 +133,103 @@ def _needs_coding(store: Store, report: IngestReport, codebook_hash: str) -> boo
     )
 
 
+REFERENCE_RULE = (
+    "the reference coder is the one named with --reference-coder or by the manifest's "
+    "reference_coder, else the adjudicated coder (gold, consensus or adjudicated), else the "
+    "human coder who examined the most respondent segments"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """The human coder the machine is audited against, and why that one."""
+
+    coder: str
+    why: str  # e.g. "the adjudicated coder"
+
+    @property
+    def note(self) -> str:
+        return f"Reference coder: {self.coder}, {self.why} ({REFERENCE_RULE})."
+
+
+def choose_reference(
+    store: Store, humans: list[str], named: str | None = None, manifest: str | None = None
+) -> Reference:
+    """The reference among ``humans``: ``named`` (an option), else the project's
+    ``reference_coder`` (``manifest``, or the project's setting an ingest of that manifest
+    kept), else an adjudicated coder, else the human coder who examined the most respondent
+    segments (ties: the first by name)."""
+    from qualcode.agreement.audit import examined
+    from qualcode.agreement.coders import resolve
+
+    if named is not None:
+        if named not in humans:
+            raise InputError(
+                None,
+                f"no human coder {named!r} with codings in the project (human coders: "
+                f"{', '.join(humans) or 'none'})",
+                field="--reference-coder",
+            )
+        return Reference(named, "named with --reference-coder")
+    setting = manifest or q.get_setting(store, "reference_coder")
+    if setting is not None and manifest is not None and setting not in humans:
+        raise InputError(
+            None,
+            f"the manifest's reference coder {setting!r} has no codings in the project "
+            f"(human coders: {', '.join(humans) or 'none'})",
+            field="reference_coder",
+        )
+    if setting in humans:
+        return Reference(setting, "named by the manifest's reference_coder")
+    adjudicated = [name for name in REFERENCE_CODERS if name in humans]
+    if adjudicated:
+        return Reference(adjudicated[0], "the adjudicated coder")
+    segments = {r["id"]: r for r in q.respondent_units(store, None, None)}
+    counts = {h: len(examined(resolve(store, h), segments, "document")) for h in humans}
+    best = min(humans, key=lambda h: (-counts[h], h))
+    return Reference(best, f"the human coder who examined the most segments ({counts[best]})")
+
+
 def agreements(
-    store: Store, codebook, codings: dict[str, Path | None], folder: Path | None
+    store: Store,
+    codebook,
+    codings: dict[str, Path | None],
+    folder: Path | None,
+    *,
+    reference: str | None = None,
+    manifest_reference: str | None = None,
 ) -> list[Agreement]:
     """Human-human and human-machine audits of the manifest's coders, as JSON and HTML pages.
 
-    The reference is the adjudicated coder (``gold``, ``consensus`` or ``adjudicated``) if the
-    manifest names one, else the first coder; the others are compared with each other, and
-    the reference with the latest machine run.
+    Every pair of human coders is compared, each pair on the segments both examined (a coder
+    who coded little does not shrink the others' audit); pairs without the reference come
+    first, and the first pair's page is ``human.html``. The reference (see
+    :func:`choose_reference`) is compared with the latest machine run.
     """
+    from itertools import combinations
+
     from qualcode.report import render_audit
 
     humans = sorted(codings)
     if not humans:
         return []
-    reference = next((h for h in humans if h in REFERENCE_CODERS), humans[0])
-    others = [h for h in humans if h != reference] if len(humans) > 2 else humans
+    chosen = choose_reference(store, humans, reference, manifest_reference)
+    ref = chosen.coder
     pairs: list[tuple[str, str, list[str]]] = []
-    if len(others) >= 2:
-        pairs.append(("human", "Human coders", others))
+    human_pairs = sorted(combinations(humans, 2), key=lambda pair: (ref in pair, pair))
+    for a, b in human_pairs:
+        name = "human" if not pairs else f"human-{_slug(a)}-{_slug(b)}"
+        pairs.append((name, "Human coders", [a, b]))
     machine = latest_machine_run(store)
     if machine is not None:
-        pairs.append(("machine", "Human reference and machine", [reference, "machine"]))
+        pairs.append(("machine", "Human reference and machine", [ref, "machine"]))
     out = []
     for name, title, coders in pairs:
         try:
             result = audit(store, coders, codebook, Options(excerpts=5))
         except EmptyCorpusError:  # the coders share no segments: nothing to compare
             continue
+        result["reference"] = {"coder": ref, "why": chosen.why, "rule": REFERENCE_RULE}
         page = None
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
@@ -156,8 +243,22 @@ def agreements(
             c["name"] + (f" ({c['coder']} run {c['run']})" if c["kind"] == "machine" else "")
             for c in result["coders"]
         ]
-        out.append(Agreement(f"{title}: {', '.join(names)}", result, page, in_sample, name))
+        out.append(
+            Agreement(
+                f"{title}: {', '.join(names)}",
+                result,
+                page,
+                in_sample,
+                name,
+                reference=ref if ref in coders else None,
+                note=chosen.note if name == "machine" else "",
+            )
+        )
     return out
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or "coder"
 
 
 def themes(store: Store, codebook, report, progress=None) -> tuple[int | None, bool]:
@@ -203,6 +304,7 @@ def make_report(
     docx: bool = False,
     generated: str | None = None,
     no_quotes: bool = False,
+    reference_coder: str | None = None,
 ) -> ReportFiles:
     """Write the site-comparison report: index.html, the agreement pages it links to, and
     codings.csv, themes.csv and matrix.csv beside it (report.docx too if asked)."""
@@ -222,7 +324,9 @@ def make_report(
             r[0]
             for r in store.execute("SELECT name FROM coders WHERE kind = 'human' ORDER BY name")
         ]
-        agreements_done = agreements(store, codebook, dict.fromkeys(humans), None)
+        agreements_done = agreements(
+            store, codebook, dict.fromkeys(humans), None, reference=reference_coder
+        )
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     links = []
@@ -244,6 +348,9 @@ def make_report(
                 "segments": a.result["n_segments"],
                 "in_sample": a.in_sample,
                 "href": page.name,
+                "name": a.name,  # human (first human pair), human-A-B, machine
+                "reference": a.reference,  # the reference coder, if in this audit
+                "note": a.note,  # machine audit: which coder is the reference, and why
             }
         )
     latest_themes = theme_results.latest_by_grouping(store)

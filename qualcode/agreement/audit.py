@@ -114,9 +114,12 @@ def audit(store: Store, coders: str | Sequence[str], codebook: Codebook, options
 def in_sample(
     store: Store, who: list[CoderCodings], units: list[int], segments: dict[int, Any]
 ) -> list[dict[str, Any]]:
-    """Per machine run in the audit that was trained on human codings: how many audited
-    segments lie in documents it trained on (matched by their text), and whose codings those
-    were. Any overlap makes the audit in-sample for that run: agreement there flatters it."""
+    """Per machine run in the audit that was trained on the codings it is audited against:
+    a human coder in the audit is one of the run's recorded training coders, and audited
+    segments lie in documents it trained on (matched by their text). Agreement there flatters
+    the run. A run trained on another coder's codings of these documents (gold, say, audited
+    against coder-a) never saw the codings it is compared with, so that audit is not
+    in-sample."""
     out = []
     documents = {segments[u]["document_id"] for u in units}
     hashes: dict[int, str] | None = None
@@ -131,11 +134,12 @@ def in_sample(
                     f"SELECT id, text FROM documents WHERE id IN ({marks})", tuple(documents)
                 )
             }
+        coders = list(c.trained_on.get("coders", ()))
+        same_coder = [h.spec for h in who if h.kind == "human" and h.name in coders]
         trained = set(c.trained_on.get("documents", ()))
         overlap = {d for d in documents if hashes.get(d) in trained}
-        if not overlap:
+        if not overlap or not same_coder:
             continue
-        coders = list(c.trained_on.get("coders", ()))
         out.append(
             {
                 "name": c.spec,
@@ -146,7 +150,7 @@ def in_sample(
                 "documents": len(overlap),
                 "segments": sum(1 for u in units if segments[u]["document_id"] in overlap),
                 "of_segments": len(units),
-                "same_coder": [h.spec for h in who if h.kind == "human" and h.name in coders],
+                "same_coder": same_coder,
             }
         )
     return out

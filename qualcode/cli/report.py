@@ -41,6 +41,13 @@ def _old_format(ctx: click.Context, param: click.Parameter, value: tuple[str, ..
     help="Whose codes the report shows (default: the adjudicated human coder, gold, if it "
     "coded every segment, else the latest machine run): a coder, machine, or run:N.",
 )
+@click.option(
+    "--reference-coder",
+    metavar="NAME",
+    help="The human coder the machine is audited against (default: the manifest's "
+    "reference_coder, else gold, consensus or adjudicated, else the human coder who examined "
+    "the most segments).",
+)
 @click.option("--docx", is_flag=True, help="Write a Word version beside the HTML.")
 @click.option(
     "--format",
@@ -58,7 +65,7 @@ def _old_format(ctx: click.Context, param: click.Parameter, value: tuple[str, ..
     "disagreement excerpts, no theme quotes, and codings.csv without the text.",
 )
 @click.pass_context
-def command(ctx, out, templates, coder, docx, formats, no_quotes) -> None:
+def command(ctx, out, templates, coder, reference_coder, docx, formats, no_quotes) -> None:
     """Write the site-comparison report from the project: one self-contained HTML file.
 
     The report holds the corpus overview, the sites x codes framework matrix, the sites side
@@ -80,5 +87,6 @@ def command(ctx, out, templates, coder, docx, formats, no_quotes) -> None:
             coder=coder,
             docx=docx or "docx" in formats,
             no_quotes=no_quotes,
+            reference_coder=reference_coder,
         )
     click.echo(f"Wrote {files.index} and {len(files.files) - 1} more files to {files.folder}.")

@@ -23,8 +23,17 @@ from qualcode.themes import results as theme_results
     help="Folder for the project store and outputs.",
 )
 @click.option("--replace", is_flag=True, help="Re-ingest changed files, dropping their codings.")
+@click.option(
+    "--reference-coder",
+    metavar="NAME",
+    help="The human coder the machine is audited against (default: the manifest's "
+    "reference_coder, else gold, consensus or adjudicated, else the human coder who examined "
+    "the most segments).",
+)
 @click.pass_context
-def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
+def command(
+    ctx: click.Context, corpus: str, out: str, replace: bool, reference_coder: str | None
+) -> None:
     """Run the whole pipeline on a corpus folder: ingest, import human codings, code, audit.
 
     Ingests the corpus as its manifest describes, imports the human codings the manifest lists
@@ -54,6 +63,7 @@ def command(ctx: click.Context, corpus: str, out: str, replace: bool) -> None:
             corpus,
             out,
             replace=replace,
+            reference_coder=reference_coder,
             progress=step,
             coding_progress=lambda done, total: code_step("", total, done),
             themes_progress=theme_step,

@@ -48,6 +48,7 @@ class Manifest:
     entries: dict[Path, ManifestEntry] = field(default_factory=dict)
     interviewer_labels: tuple[str, ...] | None = None
     codings: dict[str, Path] = field(default_factory=dict)  # coder name -> coding CSV
+    reference_coder: str | None = None  # the human coder audits compare others with
 
     @property
     def root(self) -> Path:
@@ -170,7 +171,8 @@ def _yaml_header(
     data: dict[str, Any], path: Path, manifest: Manifest, roots: tuple[Path, ...]
 ) -> None:
     """Check the top-level fields of a YAML manifest other than its documents."""
-    unknown = sorted(set(data) - {"documents", "defaults", "interviewer_labels", "codings"})
+    known = {"documents", "defaults", "interviewer_labels", "codings", "reference_coder"}
+    unknown = sorted(set(data) - known)
     if unknown:
         raise ManifestError(path, "unknown top-level field", field=unknown[0])
     if not isinstance(data.get("defaults") or {}, dict):
@@ -185,6 +187,18 @@ def _yaml_header(
         raise ManifestError(path, "must map coder names to coding CSV files", field="codings")
     for coder, name in codings.items():
         manifest.codings[str(coder)] = inside(path, name, roots, field=f"codings.{coder}")
+    reference = data.get("reference_coder")
+    if reference is not None:
+        if not isinstance(reference, str) or not reference.strip():
+            raise ManifestError(path, "must be a coder's name", field="reference_coder")
+        if manifest.codings and reference not in manifest.codings:
+            raise ManifestError(
+                path,
+                f"{reference!r} is not one of the coders under codings: "
+                f"({', '.join(sorted(manifest.codings))})",
+                field="reference_coder",
+            )
+        manifest.reference_coder = reference.strip()
 
 
 def inside(

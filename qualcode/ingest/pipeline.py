@@ -41,6 +41,7 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (document, message)
     codings: dict[str, Path] = field(default_factory=dict)  # manifests' human coding files
+    reference_coder: str | None = None  # a manifest's reference_coder, if one names it
     deleted_outputs: list[str] = field(default_factory=list)  # files a withdrawal deleted
 
 
@@ -229,6 +230,7 @@ def ingest(
     for manifest in [*planner.cache.values(), planner.explicit]:
         if manifest is not None:
             report.codings.update(manifest.codings)
+            report.reference_coder = manifest.reference_coder or report.reference_coder
     settings = _Settings(
         site=site,
         replace=replace,
@@ -251,6 +253,7 @@ def ingest(
     if not to_store and not to_replace and not to_withdraw:
         if report.refused and len(report.refused) >= len(planner.planned):
             raise InputError(report.refused[0][0], f"not ingested: {report.refused[0][1]}")
+        _keep_reference(store, report)
         return report
 
     with store.atomic():
@@ -263,6 +266,7 @@ def ingest(
             "id_column": id_column,
         }
         report.run_id = q.start_run(store, command, parameters)
+        _keep_reference(store, report)
         if to_withdraw:
             removal = q.remove_documents(
                 store, to_withdraw, reason="consent withdrawn (manifest)", run_id=report.run_id
@@ -287,6 +291,14 @@ def ingest(
         q.purge_free_pages(store)
         report.deleted_outputs = q.delete_outputs(removal.outputs)
     return report
+
+
+def _keep_reference(store: Store, report: IngestReport) -> None:
+    """Keep a manifest's reference coder as a project setting (even when no file changed), so
+    that a later ``qualcode report`` uses it too."""
+    if report.reference_coder and report.reference_coder != q.get_setting(store, "reference_coder"):
+        with store.atomic():
+            q.set_setting(store, "reference_coder", report.reference_coder)
 
 
 def _read_planned(
