@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from qualcode import __version__
 from qualcode.agreement import in_sample_text, kappa_name
+from qualcode.report.data import MIN_SEGMENTS
 from qualcode.report.env import environment
 
 # Landis and Koch (1977), "The measurement of observer agreement for categorical data",
@@ -27,6 +28,30 @@ def landis_koch(value: float | None) -> str:
         if value >= floor:
             return name
     return "poor"
+
+
+def strength(row: dict, kappa: str, *, segments: bool = True) -> dict[str, str | None]:
+    """The Landis and Koch band of a row's kappa, only where the figure supports one: defined,
+    resting on at least MIN_SEGMENTS units that some coder gave the code (segment units), and
+    with a 95% interval that lies within one band. Otherwise no band, and the reason why."""
+    value = row.get(kappa)
+    used = row.get("n_units", 0) - row.get("neither", 0)
+    few = segments and used < MIN_SEGMENTS
+    if value is None:
+        return {"band": None, "why": "undefined", "few": few}
+    if few:
+        return {
+            "band": None,
+            "why": f"too few: used on {used} unit{'' if used == 1 else 's'}",
+            "few": True,
+        }
+    ci = row.get("kappa_ci")
+    if not ci:
+        return {"band": None, "why": "no interval", "few": False}
+    low, high = landis_koch(ci[0]), landis_koch(ci[1])
+    if low != high:
+        return {"band": None, "why": f"interval spans {low} to {high}", "few": False}
+    return {"band": low, "why": None, "few": False}
 
 
 def render_audit(
@@ -55,6 +80,9 @@ def render_audit(
             under=under,
             threshold=threshold,
             band=landis_koch,
+            strength=lambda row: strength(row, kappa, segments=result.get("unit") != "character"),
+            pooled_strength=strength(result["overall"]["pooled"], kappa, segments=False),
+            min_segments=MIN_SEGMENTS,
             bands=BANDS,
             version=__version__,
             back=back,

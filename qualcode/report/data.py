@@ -25,8 +25,14 @@ from qualcode.types import REFERENCE_CODERS
 
 TOP_ITEMS = 5  # strengths and weaknesses per site
 QUOTES_PER_CELL = 3
-MIN_PRESENT = 2  # segments before the scorecard calls a prerequisite present
+GLANCE_QUOTES = 2  # quotes beside each at-a-glance difference
+# The one minimum for every figure in the report and its audit pages: a figure resting on fewer
+# segments than this (a code raised on fewer, or a share of a group with fewer) is shown greyed,
+# never coloured, never showcased at a glance or side by side, and never called present or
+# missing. Five is small on purpose: it only keeps one or three segments from reading as a finding.
+MIN_SEGMENTS = 5
 WEAK_MATCH = 0.5  # machine quotes below this confidence are marked as weak matches
+LONG_QUOTE = 90  # words; longer quotes are passed over when a shorter one says the same
 
 
 def default_coder(store: Store) -> str:
@@ -229,6 +235,7 @@ def _matrix(items, sites, by_site, has) -> dict[str, dict[str, dict[str, Any]]]:
                 "share": len(hits) / len(members) if members else 0.0,
                 "people": len(raised),
                 "of_people": len(people),
+                "few": len(hits) < MIN_SEGMENTS or len(members) < MIN_SEGMENTS,
             }
         out[item["id"]] = row
     return out
@@ -236,7 +243,8 @@ def _matrix(items, sites, by_site, has) -> dict[str, dict[str, dict[str, Any]]]:
 
 def _distinctive(codes, sites, matrix, top: int = 3) -> dict[str, list[dict[str, Any]]]:
     """Per site, the codes it raises most above the other sites' average (share of segments),
-    for the at-a-glance summary; only codes on at least 5% of the site's segments."""
+    for the at-a-glance summary; only codes on at least 5% of the site's segments and on at
+    least MIN_SEGMENTS of them, so that no difference rests on one or two segments."""
     out = {}
     for site in sites:
         others = [s for s in sites if s != site]
@@ -246,7 +254,7 @@ def _distinctive(codes, sites, matrix, top: int = 3) -> dict[str, list[dict[str,
             elsewhere = (
                 sum(matrix[c["id"]][s]["share"] for s in others) / len(others) if others else 0.0
             )
-            if share >= 0.05 and share > elsewhere:
+            if share >= 0.05 and share > elsewhere and matrix[c["id"]][site]["n"] >= MIN_SEGMENTS:
                 runner_up = max(others, key=lambda o: matrix[c["id"]][o]["share"], default=None)
                 rows.append(
                     c
@@ -265,13 +273,18 @@ def _distinctive(codes, sites, matrix, top: int = 3) -> dict[str, list[dict[str,
 
 def _side_by_side(codes, sites, matrix) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Per site, the prerequisites (strengths) and barriers (weaknesses) most evidenced; items
-    among the top of two or more sites are marked as common."""
+    among the top of two or more sites are marked as common. Items raised on fewer than
+    MIN_SEGMENTS segments are not ranked."""
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for kind, polarity in (("strengths", "prerequisite"), ("weaknesses", "barrier")):
         tops = {}
         for site in sites:
             ranked = sorted(
-                (c for c in codes if c["polarity"] == polarity and matrix[c["id"]][site]["n"]),
+                (
+                    c
+                    for c in codes
+                    if c["polarity"] == polarity and matrix[c["id"]][site]["n"] >= MIN_SEGMENTS
+                ),
                 key=lambda c: (-matrix[c["id"]][site]["share"], c["id"]),
             )
             tops[site] = ranked[:TOP_ITEMS]
@@ -298,9 +311,10 @@ def _paired_barriers(codebook: Codebook, code_id: str) -> list[str]:
 
 
 def _scorecard(codebook, codes, sites, by_site, matrix) -> list[dict[str, Any]]:
-    """Per prerequisite and site: present (evidenced), missing (its barriers raised instead),
-    or not discussed. A prerequisite answers every barrier paired with it (secure funding
-    answers both budget constraints and short-term funding)."""
+    """Per prerequisite and site: present (evidenced more often than its barriers are raised),
+    missing (its barriers raised more often), mixed (as often), too little to say (fewer than
+    MIN_SEGMENTS segments either way), or not discussed. A prerequisite answers every barrier
+    paired with it (secure funding answers both budget constraints and short-term funding)."""
     rows = []
     for c in codes:
         if c["polarity"] != "prerequisite":
@@ -310,21 +324,25 @@ def _scorecard(codebook, codes, sites, by_site, matrix) -> list[dict[str, Any]]:
         for site in sites:
             present = matrix[c["id"]][site]["n"]
             missing = sum(1 for u in by_site[site] if u["codes"] & set(barriers))
-            if present >= MIN_PRESENT and present >= missing:
-                state = "present"
-            elif missing:
-                state = "missing"
-            elif present:
-                state = "too little to say"
-            else:
+            if not present and not missing:
                 state = "not discussed"
+            elif present + missing < MIN_SEGMENTS:
+                state = "too little to say"
+            elif present > missing:
+                state = "present"
+            elif missing > present:
+                state = "missing"
+            else:
+                state = "mixed"
             cells[site] = {"state": state, "present": present, "missing": missing}
         rows.append(c | {"barriers": barriers, "cells": cells})
     return rows
 
 
 def _quotes(codes, sites, by_site, codings) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Per code and site, up to three quotes: most confident first, one per person."""
+    """Per code and site, up to three quotes, one per person, strongest first: the most
+    confident coding, then one short enough to read beside a figure (LONG_QUOTE words), then
+    the segment given fewest other codes (it is about this code), then corpus order."""
     out = {}
     for c in codes:
         for site in sites:
@@ -333,7 +351,14 @@ def _quotes(codes, sites, by_site, codings) -> dict[tuple[str, str], list[dict[s
                 for coding in codings.get(u["id"], []):
                     if coding["code"] == c["id"]:
                         candidates.append((coding["confidence"], u, coding["evidence"]))
-            candidates.sort(key=lambda x: (-x[0], x[1]["id"]))
+            candidates.sort(
+                key=lambda x: (
+                    -x[0],
+                    (x[1]["words"] or 0) > LONG_QUOTE,
+                    len(x[1]["codes"]),
+                    x[1]["id"],
+                )
+            )
             chosen, people = [], set()
             for confidence, u, evidence in candidates:
                 if u["participant"] in people:
@@ -362,7 +387,8 @@ def _quotes(codes, sites, by_site, codings) -> dict[tuple[str, str], list[dict[s
 
 
 def _breakdown(units, key: str, families, codebook) -> list[dict[str, Any]]:
-    """Per value of ``key`` (tier or stakeholder group): share of segments per family."""
+    """Per value of ``key`` (tier or stakeholder group): share of segments per family, with
+    the count behind it and whether it rests on fewer than MIN_SEGMENTS segments."""
     groups = defaultdict(list)
     for u in units:
         groups[u[key] or "(none)"].append(u)
@@ -380,9 +406,21 @@ def _breakdown(units, key: str, families, codebook) -> list[dict[str, Any]]:
                         for c in u["codes"]
                     )
                 )
-                shares[(f["id"], polarity)] = hits / len(members)
+                shares[(f["id"], polarity)] = {
+                    "share": hits / len(members),
+                    "n": hits,
+                    "few": hits < MIN_SEGMENTS or len(members) < MIN_SEGMENTS,
+                }
         people = len({u["participant"] for u in members})
-        rows.append({"value": value, "segments": len(members), "people": people, "shares": shares})
+        rows.append(
+            {
+                "value": value,
+                "segments": len(members),
+                "people": people,
+                "few": len(members) < MIN_SEGMENTS,
+                "shares": shares,
+            }
+        )
     return rows
 
 
@@ -395,7 +433,7 @@ def _cooccurrence(units, codebook) -> list[dict[str, Any]]:
             counts[(a, b)] += 1
     rows = []
     for (a, b), n in counts.items():
-        if n < 2:
+        if n < MIN_SEGMENTS:
             continue
         union = single[a] + single[b] - n
         rows.append(

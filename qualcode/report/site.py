@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from importlib import metadata
@@ -14,7 +15,8 @@ from markupsafe import Markup, escape
 from qualcode import __version__
 from qualcode.errors import InputError
 from qualcode.report.data import (
-    MIN_PRESENT,
+    GLANCE_QUOTES,
+    MIN_SEGMENTS,
     QUOTES_PER_CELL,
     TOP_ITEMS,
     WEAK_MATCH,
@@ -66,6 +68,21 @@ def site_topics(themes: list[dict[str, Any]], share: float = 0.8) -> dict[str, l
     return out
 
 
+def glance_quotes(data: ReportData) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The strongest quotes beside each at-a-glance difference, GLANCE_QUOTES at most, drawn from
+    the report's quotes (so none with --no-quotes), a segment shown once per site."""
+    out = {}
+    for site in data.sites:
+        shown: set[int] = set()
+        for c in data.distinctive[site]:
+            fresh = [
+                q for q in data.quotes.get((c["id"], site), []) if q["segment_id"] not in shown
+            ]
+            out[(c["id"], site)] = fresh[:GLANCE_QUOTES]
+            shown.update(q["segment_id"] for q in out[(c["id"], site)])
+    return out
+
+
 def pct(share: float | None) -> str:
     return "–" if share is None else f"{share:.0%}"
 
@@ -75,53 +92,60 @@ def slug(text: str) -> str:
 
 
 def family_chart(data: ReportData, families: list[dict[str, Any]]) -> Markup:
-    """Grouped bars per family: for each site, the share of its segments raising any barrier,
-    and any prerequisite, of the family. Inline SVG; every label escaped."""
-    bar, gap, group_gap = 9, 2, 16
-    width_per_family = len(data.sites) * 2 * (bar + gap) + group_gap
-    width = 40 + len(families) * width_per_family
-    height = 190
-    parts = [
-        f'<svg role="img" aria-labelledby="family-chart-title" width="{width}" height="{height}"'
-        f' viewBox="0 0 {width} {height}" style="max-width: 100%; height: auto"'
-        ' xmlns="http://www.w3.org/2000/svg">',
-        '<title id="family-chart-title">Share of each site\'s segments raising a barrier and a '
-        "prerequisite of each family</title>",
-        f'<line x1="38" y1="150" x2="{width}" y2="150" stroke="#999"/>',
+    """One small chart per family: for each site, a bar for the share of its segments raising
+    any barrier of the family and one for any prerequisite, with the share written beside it.
+    Every family is drawn on the same scale. Inline SVG laid out in percentages, so a chart fills
+    its box at any width while its text keeps its size; every label escaped."""
+    shares = [
+        cell["share"] for cell_row in data.family_polarity.values() for cell in cell_row.values()
     ]
-    for tick in (0, 20, 40, 60):
-        y = 150 - tick / 60 * 120
-        parts.append(f'<text x="34" y="{y + 4:.0f}" text-anchor="end">{tick}%</text>')
-        if tick:
-            parts.append(
-                f'<line x1="38" y1="{y:.0f}" x2="{width}" y2="{y:.0f}" stroke="#ddd"'
-                ' stroke-dasharray="2,3"/>'
-            )
-    x = 44
+    scale = max(0.1, math.ceil(max(shares, default=0.0) * 10) / 10)  # the longest bar, to 10%
+    label, room = 32, 56  # percent of the width: site names, then the longest bar
+    bar, gap, row = 11, 2, 32
+    height = row * len(data.sites) + 4
+    charts = []
     for f in families:
-        start = x
-        for site in data.sites:
-            initial = str(escape(site[:1]))
-            parts.append(
-                f'<text x="{x + bar + gap / 2:.0f}" y="160" text-anchor="middle"'
-                f' font-size="9">{initial}</text>'
-            )
-            for polarity in ("barrier", "prerequisite"):
-                share = data.family_polarity[(f["id"], polarity)][site]["share"]
-                h = min(120, share / 0.6 * 120)
+        title = str(escape(f["label"]))
+        parts = [
+            f'<figure><figcaption>{title}</figcaption><svg role="img" width="100%"'
+            f' height="{height}" xmlns="http://www.w3.org/2000/svg">'
+            f"<title>{escape(_family_summary(data, f))}</title>",
+            f'<line x1="{label}%" y1="0" x2="{label}%" y2="{height}" stroke="#999"/>',
+        ]
+        for i, site in enumerate(data.sites):
+            y = i * row + 3
+            parts.append(f'<text x="0" y="{y + bar + gap / 2 + 4:.0f}">{escape(site)}</text>')
+            for j, polarity in enumerate(("barrier", "prerequisite")):
+                cell = data.family_polarity[(f["id"], polarity)][site]
+                top = y + j * (bar + gap)
+                length = cell["share"] / scale * room
                 r, g, b = COLOURS[polarity]
-                label = str(escape(f"{site}: {f['label']} {polarity} {share:.0%}"))
-                parts.append(
-                    f'<rect x="{x}" y="{150 - h:.1f}" width="{bar}" height="{h:.1f}"'
-                    f' fill="rgb({r},{g},{b})"><title>{label}</title></rect>'
+                opacity = ' fill-opacity="0.4"' if cell["few"] else ""
+                tip = str(
+                    escape(
+                        f"{site}: {f['label']} {polarity} {pct(cell['share'])}"
+                        f" ({cell['n']} segments)"
+                    )
                 )
-                x += bar + gap
-        mid = (start + x) / 2
-        name = str(escape(f["id"].capitalize()))
-        parts.append(f'<text x="{mid:.0f}" y="176" text-anchor="middle">{name}</text>')
-        x += group_gap
-    parts.append("</svg>")
-    return Markup("".join(parts))
+                parts.append(
+                    f'<rect x="{label}%" y="{top}" width="{length:.2f}%" height="{bar}"'
+                    f' fill="rgb({r},{g},{b})"{opacity}><title>{tip}</title></rect>'
+                    f'<text class="value{" few" if cell["few"] else ""}" x="{label + length:.2f}%"'
+                    f' dx="4" y="{top + bar - 1}" font-size="11">{pct(cell["share"])}</text>'
+                )
+        parts.append("</svg></figure>")
+        charts.append("".join(parts))
+    return Markup(f'<div class="family-charts">{"".join(charts)}</div>')
+
+
+def _family_summary(data: ReportData, family: dict[str, Any]) -> str:
+    """The chart's numbers in words, for screen readers and hover."""
+    cells = {p: data.family_polarity[(family["id"], p)] for p in ("barrier", "prerequisite")}
+    return f"{family['label']}: " + "; ".join(
+        f"{site} barriers {pct(cells['barrier'][site]['share'])},"
+        f" prerequisites {pct(cells['prerequisite'][site]['share'])}"
+        for site in data.sites
+    )
 
 
 def render(
@@ -163,7 +187,9 @@ def render(
         family_chart=family_chart(data, families),
         site_topics=site_topics(themes),
         weak_match=WEAK_MATCH,
-        min_present=MIN_PRESENT,
+        min_segments=MIN_SEGMENTS,
+        glance_quotes=glance_quotes(data),
+        glance_quote_count=GLANCE_QUOTES,
         themes=themes,
         site_themes=site_themes or [],
         agreements=agreements,
