@@ -7,7 +7,8 @@ from spacy.matcher import Matcher
 
 from qualcode.codebook import default_codebook_path, load_codebook
 from qualcode.coding.hybrid import HybridCoder
-from qualcode.coding.model import ModelCoder, mark_negation
+from qualcode.coding.model import ModelCoder
+from qualcode.coding.negation import mark_negation
 from qualcode.coding.rules import RuleCoder
 from qualcode.coding.training import default_units
 
@@ -67,7 +68,9 @@ def test_negated_or_wished_prerequisite_is_its_barrier(tiny):
     ):
         (assignment,) = rules.predict([text])[0]
         assert assignment.code == "financial.budget_guarding", text
-        assert "prerequisite financial.pooled_budget" in assignment.evidence[0].why
+        assert "its prerequisite Pooled budget (financial.pooled_budget)" in (
+            assignment.evidence[0].why
+        )
 
 
 def test_not_just_x_but_y_negates_nothing(tiny):
@@ -153,6 +156,12 @@ def test_mark_negation():
         "money was never not_the not_problem , it was the culture ."
     )
     assert mark_negation("Not just the money") == "not just the money"
+    # the rule coder's words: a contraction whole, and "lack of"
+    assert mark_negation("It wasn't a problem") == "it wasn't not_a not_problem"
+    assert mark_negation("A lack of joint training") == "a lack not_of not_joint not_training"
+    assert mark_negation("Nobody could say we didn't pool") == (
+        "nobody not_could not_say not_we didn't pool"
+    )
 
 
 def test_model_skips_codes_with_too_few_examples(tiny):
@@ -202,3 +211,82 @@ def test_negation_after_a_match_denies_a_barrier_only_as_a_problem(tiny):
     assert codes(rules, "Cost shunting was never the problem.") == set()
     # for a prerequisite, any negation in the clause means it is absent
     assert codes(rules, "The pooled budget isn't working.") == {"financial.budget_guarding"}
+
+
+ISSUE_SENTENCE = (
+    "We talk about a pooled budget but what we actually have is two budgets sitting side by side."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ISSUE_SENTENCE,
+        "On paper, we have pooled budgets.",
+        "In theory we pool budgets; in practice each side guards its own.",
+        "We're supposed to have a pooled fund by April.",
+        "Rather than pooling money, each agency keeps its own.",
+        "It is a pooled budget in name only.",
+        "Officially it's a pooled budget, but really nothing has changed.",
+    ],
+)
+def test_a_prerequisite_in_name_only_is_its_barrier(tiny, text):
+    rules = RuleCoder(tiny).fit()
+    (assignment,) = rules.predict([text])[0]
+    assert assignment.code == "financial.budget_guarding"
+    assert assignment.confidence == 0.5
+    assert "Pooled budget (financial.pooled_budget) " in assignment.evidence[0].why
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We talk about the pooled budget at every board meeting.",
+        "We have a pooled budget, but what we actually need is joint training.",
+        "The pooled budget was supposed to cover equipment too.",
+        "We pooled budgets rather than arguing over every invoice.",
+        "We keep one set of pooled fund records on paper.",
+    ],
+)
+def test_a_contrast_word_alone_does_not_make_it_nominal(tiny, text):
+    rules = RuleCoder(tiny).fit()
+    assert codes(rules, text) == {"financial.pooled_budget"}
+
+
+def test_contrast_turns_a_barrier(tiny):
+    rules = RuleCoder(tiny).fit()
+    # a barrier set aside is absent; a denial said to hold only in theory is no denial
+    assert codes(rules, "We sat down together rather than shunting costs.") == set()
+    assert codes(rules, "In theory nobody shunts costs, but in practice they do.") == {
+        "financial.budget_guarding"
+    }
+
+
+def test_shipped_rules_do_not_give_a_nominal_pooled_budget(rules):
+    assert "financial.pooled_budget" not in codes(rules, ISSUE_SENTENCE)
+
+
+def test_rule_evidence_names_the_rule_and_reads_as_a_phrase(rules):
+    text = "Years ago we pooled the lot, and the council shunts costs onto us."
+    found = {a.code: a for a in rules.predict([text])[0]}
+    pooled = found["financial.pooled_budget"]
+    assert [text[e.start : e.end] for e in pooled.evidence] == ["pooled the lot"]
+    why = pooled.evidence[0].why
+    assert why.startswith('Pooled or aligned budgets (financial.pooled_budget): rule "pooled ')
+    assert 'include: "Pooled or aligned budgets' in why
+    for assignment in found.values():
+        for evidence in assignment.evidence:
+            assert "{" not in evidence.why
+            assert "LEMMA" not in evidence.why
+
+
+def test_pattern_term_reads_like_words():
+    from qualcode.coding.rules import pattern_term
+
+    pattern = [
+        {"LEMMA": {"IN": ["joint", "shared", "common", "single"]}},
+        {"IS_PUNCT": False, "OP": "?"},
+        {"LOWER": "-", "OP": "?"},
+        {"LEMMA": "pathway"},
+    ]
+    assert pattern_term(pattern) == "joint/shared/common/… (…) (-) pathway"

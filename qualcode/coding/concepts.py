@@ -18,6 +18,7 @@ import re
 import numpy as np
 
 from qualcode.codebook.model import HARDY_FAMILIES
+from qualcode.coding.negation import NEGATION_WORDS
 
 TOPICS: dict[str, tuple[str, ...]] = {
     "structural": (
@@ -616,9 +617,11 @@ PREREQUISITE_CUES = (
     "welcomed",
     "positive",
 )
-# A denial of a problem: "this was not a problem", "no difficulty", "never an issue".
+# A denial of a problem: "this was not a problem", "no difficulty", "never an issue", "it
+# wasn't an issue"; the negators are the rule coder's (``negation.NEGATION_WORDS``).
+_NEGATORS = "|".join(sorted((re.escape(w) for w in NEGATION_WORDS if w.isalpha()), key=len))
 DENIAL = re.compile(
-    r"\b(?:not|n't|never|no|hardly)\b(?:\s+\w+){0,3}?\s+"
+    rf"(?:\b(?:{_NEGATORS})\b|\w+n't\b)(?:\s+\w+){{0,3}}?\s+"
     r"(?:a\s+|an\s+|the\s+|any\s+|much\s+of\s+a\s+|real\s+)?"
     r"(?:problem|issue|difficult\w*|barrier|obstacle|concern|tension)s?\b",
     re.IGNORECASE,
