@@ -134,3 +134,77 @@ def test_reviewed_codings_feed_the_agreement_audit(suggested):
     assert whole["scope"]["name"] == "document"
     assert whole["n_segments"] > 3
     assert whole["documents"] == listed["documents"]
+
+
+def _review(qc, *args, input="s\ns\nq\n", env=None):
+    from qualcode.cli import cli
+
+    return qc.runner.invoke(
+        cli,
+        ["--project", str(qc.project), "review", "--coder", "alice", *args],
+        input=input,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "columns", "width"),
+    [((), "60", 60), (("--width", "45"), "60", 45), (("--width", "90"), "50", 90)],
+)
+def test_review_wraps_to_the_terminal_or_width(suggested, args, columns, width):
+    result = _review(suggested, *args, env={"COLUMNS": columns})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert max(len(line) for line in lines) > width - 12  # the room is used, not a default
+
+
+def test_review_wraps_styled_text_by_what_shows(suggested, monkeypatch):
+    import click
+
+    import qualcode.cli.review as review
+
+    monkeypatch.setattr(review, "_color", lambda: True)
+    from qualcode.cli import cli
+
+    result = suggested.runner.invoke(
+        cli,
+        ["--project", str(suggested.project), "review", "--coder", "alice", "--width", "50"],
+        input="s\ns\nq\n",
+        color=True,
+    )
+    assert result.exit_code == 0, result.output
+    assert "\x1b[1m" in result.output  # evidence in bold
+    visible = [click.unstyle(line) for line in result.output.splitlines()]
+    assert max(len(line) for line in visible) <= 50
+    assert max(len(line) for line in result.output.splitlines()) > 50  # codes took no room
+
+
+def test_review_shows_evidence_as_words_in_context_and_the_rule(suggested):
+    result = _review(suggested, "--width", "200", input="s\ns\ns\ns\nq\n")
+    evidence = [
+        line.strip() for line in result.output.splitlines() if line.strip().startswith("- ")
+    ]
+    assert evidence
+    for line in evidence:
+        assert "[[" in line
+        assert "\u201c" in line
+        assert "{" not in line
+        assert "LEMMA" not in line
+        assert "pattern" not in line
+        assert ' rule "' in line  # the rules coder names its rule
+
+
+def test_review_shows_old_pattern_reasons_readably(suggested):
+    """Reasons stored before rules were named held the pattern's JSON; review shows its term."""
+    legacy = 'pattern [{"LEMMA": "pool"}, {"LEMMA": {"IN": ["budget", "fund"]}}]'
+    with open_project(suggested.project) as store, store.atomic():
+        for row in store.execute("SELECT id, evidence FROM codings").fetchall():
+            evidence = [{**e, "why": legacy} for e in json.loads(row["evidence"])]
+            store.execute(
+                "UPDATE codings SET evidence = ? WHERE id = ?",
+                (json.dumps(evidence), row["id"]),
+            )
+    result = _review(suggested, "--width", "200", input="s\ns\ns\ns\nq\n")
+    assert 'rule "pool budget/fund"' in result.output
+    assert "LEMMA" not in result.output

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
-import textwrap
 
 import click
 
-from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, highlight, project, width_option
+from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, highlight, project
 from qualcode.coding.project import resolve_codebook
-from qualcode.coding.review import Item, ReviewSession
+from qualcode.coding.review import Item, ReviewSession, in_context, readable_why
 from qualcode.errors import EmptyCorpusError
 
 HELP = """\
@@ -30,7 +30,12 @@ HELP = """\
 @click.option("--site", help="Only segments from this site.")
 @click.option("--document", help="Only this document (its path in the project).")
 @click.option("--code", help="Only segments the latest machine run suggested this code for.")
-@width_option
+@click.option(
+    "--width",
+    type=click.IntRange(20, 1000),
+    default=None,
+    help="Wrap text at this width [default: the terminal's width].",
+)
 @click.pass_context
 def command(ctx, coder, site, document, code, width) -> None:
     """Code segments in the terminal, with the machine's suggestions and their evidence.
@@ -59,9 +64,11 @@ def command(ctx, coder, site, document, code, width) -> None:
         if not total:
             click.echo(f"Nothing to review: {coder} has coded every segment in this selection.")
             return
-        click.echo(f"{total} segments to review as {coder}. Type ? for the keys.")
+        width = width or shutil.get_terminal_size((100, 24)).columns
+        click.echo(wrap(f"{total} segments to review as {coder}. Type ? for the keys.", width))
         decided = _loop(session, width)
-        click.echo(f"\nSaved {decided} decisions as {coder}; {session.remaining()} segments left.")
+        done = f"Saved {decided} decisions as {coder}; {session.remaining()} segments left."
+        click.echo("\n" + wrap(done, width))
 
 
 def _loop(session: ReviewSession, width: int) -> int:
@@ -159,30 +166,84 @@ def _add(session: ReviewSession, text: str, added: list[str]) -> None:
         click.echo("Which one? " + ", ".join(matches[:12]) + (" ..." if len(matches) > 12 else ""))
 
 
+def _color() -> bool:
+    return sys.stdout.isatty()
+
+
 def _show(item: Item, position: int, total: int, width: int) -> None:
+    """The segment, its question and the suggestions with their evidence, wrapped to
+    ``width`` (bold on a terminal, [[marked]] elsewhere)."""
     seg = item.segment
+    color = _color()
     who = ", ".join(x for x in (seg["role"], seg["stakeholder_group"], seg["tier"]) if x)
     click.echo("\n" + "-" * min(width, 100))
-    click.echo(
+    header = (
         f"[{position}/{total}] segment {seg['id']}, {seg['document']}"
         f" ({seg['site'] or 'no site'}), {seg['speaker'] or 'unlabelled'}"
         + (f" ({who})" if who else "")
     )
+    click.echo(wrap(header, width, "  ", ""))
     if item.question:
-        click.echo(textwrap.fill("Asked: " + item.question, width, subsequent_indent="  "))
-    color = sys.stdout.isatty()
+        click.echo(wrap("Asked: " + item.question, width, "  ", ""))
     spans = [(e["start"], e["end"]) for s in item.suggestions for e in s.evidence]
-    body = highlight(seg["text"], spans, color)
-    click.echo(textwrap.indent(body if color else textwrap.fill(body, width - 4), "    "))
+    click.echo(wrap(highlight(seg["text"], spans, color), width, "    ", "    "))
     if not item.suggestions:
         click.echo("No machine suggestions.")
     for i, s in enumerate(item.suggestions, 1):
-        reasons = "; ".join(
-            f'"{seg["text"][e["start"] : e["end"]]}" {e["why"]}' for e in s.evidence[:3]
-        )
-        click.echo(
-            f"  {i}. {s.code} ({s.label}) {s.confidence:.2f}" + (f": {reasons}" if reasons else "")
-        )
+        click.echo(wrap(f"{i}. {s.label} ({s.code}) {s.confidence:.2f}", width, "     ", "  "))
+        for line in evidence_lines(seg["text"], s.evidence, color, f"{s.label} ({s.code}): "):
+            click.echo(wrap(line, width, "        ", "     - "))
+
+
+def evidence_lines(
+    text: str, evidence: list[dict], color: bool, named: str = "", limit: int = 3
+) -> list[str]:
+    """Up to ``limit`` pieces of evidence, each as the matched words in their sentence and the
+    reason: '"…we talk about a [[pooled budget]] but what…" rule "pooled budget/fund/…"'; the
+    code's name (``named``) left off a reason that starts with it, as the line above shows it."""
+    out, seen = [], set()
+    for e in evidence:
+        if (e["start"], e["end"]) in seen or not 0 <= e["start"] < e["end"] <= len(text):
+            continue
+        seen.add((e["start"], e["end"]))
+        before, words, after = in_context(text, e["start"], e["end"])
+        marked = click.style(words, bold=True, underline=True) if color else f"[[{words}]]"
+        why = readable_why(e["why"]).removeprefix(named)
+        out.append(f"\u201c{before}{marked}{after}\u201d {why}")
+        if len(out) == limit:
+            break
+    return out
+
+
+def wrap(text: str, width: int, indent: str = "", first: str | None = None) -> str:
+    """``text`` wrapped to ``width`` visible characters (styling codes take no room), the first
+    line indented by ``first`` (default: ``indent``), the others by ``indent``; paragraphs (a
+    blank line between) kept apart. A plain word too long for a line is cut."""
+    first = indent if first is None else first
+    room = max(1, width - len(indent))
+    out: list[str] = []
+    for k, paragraph in enumerate(re.split(r"\n\s*\n", text.strip())):
+        if k:
+            out.append("")
+        line = first if not out else indent
+        size, empty = len(line), True
+        words = []
+        for word in paragraph.split():
+            if len(word) > room and click.unstyle(word) == word:
+                words += [word[i : i + room] for i in range(0, len(word), room)]
+            else:
+                words.append(word)
+        for word in words:
+            length = len(click.unstyle(word))
+            if not empty and size + 1 + length > width:
+                out.append(line)
+                line, size = indent + word, len(indent) + length
+            else:
+                line += ("" if empty else " ") + word
+                size += (0 if empty else 1) + length
+            empty = False
+        out.append(line)
+    return "\n".join(line.rstrip() for line in out)
 
 
 def _complete_with(words: list[str]) -> None:

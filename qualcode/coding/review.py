@@ -9,6 +9,7 @@ nothing applies"), recorded exactly like imported codings so agreement and train
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,61 @@ class Suggestion:
     label: str
     confidence: float
     evidence: list[dict[str, Any]]
+
+
+# Words of context shown on each side of an evidence span, within its sentence.
+CONTEXT_WORDS = 6
+_SENTENCE_END = re.compile(r"[.!?;]\s|\n\s*\n")
+_LEGACY_PATTERN = re.compile(r"pattern (\[.*\])\s*$")
+_LEGACY_FLIP = re.compile(r"^(negated|wished for) \('([^']*)'\) prerequisite (\S+): (.*)$")
+
+
+def in_context(text: str, start: int, end: int, words: int = CONTEXT_WORDS) -> tuple[str, str, str]:
+    """The evidence span ``text[start:end]`` with up to ``words`` words either side, kept inside
+    its sentence: (before, matched, after), an ellipsis marking words of the sentence left
+    out."""
+    left = text.rfind("\n\n", 0, start)
+    for m in _SENTENCE_END.finditer(text, 0, start):
+        left = max(left, m.end() - 1)
+    left = max(left + 1, 0)
+    stop = _SENTENCE_END.search(text, end)
+    right = stop.start() + 1 if stop else len(text)
+    before_words = text[left:start].split()
+    after_words = text[end:right].split()
+    before = " ".join(before_words[-words:]) if before_words else ""
+    after = " ".join(after_words[:words]) if after_words else ""
+    if len(before_words) > words:
+        before = "…" + before
+    if len(after_words) > words:
+        after += "…"
+    spaced_before = before + " " if before and text[start - 1 : start].isspace() else before
+    spaced_after = " " + after if after and text[end : end + 1].isspace() else after
+    return spaced_before, " ".join(text[start:end].split()), spaced_after
+
+
+def readable_why(why: str, codebook: Codebook | None = None) -> str:
+    """A stored reason as a reader should see it. Reasons written before rules were named
+    carried the pattern as JSON ('pattern [{"LEMMA": "pool"}, ...]'); they are shown as the
+    rule's term ('rule "pool budget/fund"'), and a flipped prerequisite by its name."""
+    from qualcode.coding.rules import pattern_term
+
+    flip = _LEGACY_FLIP.match(why)
+    prefix = ""
+    if flip:
+        kind, cue, code, why = flip.groups()
+        label = codebook.codes[code].label if codebook and code in codebook.codes else None
+        name = f"{label} ({code})" if label else code
+        how = "negated by" if kind == "negated" else "wished for with"
+        prefix = f'its prerequisite {name} {how} "{cue}", '
+    legacy = _LEGACY_PATTERN.search(why)
+    if legacy:
+        try:
+            pattern = json.loads(legacy.group(1))
+        except ValueError:
+            return prefix + why
+        if isinstance(pattern, list) and all(isinstance(t, dict) for t in pattern):
+            why = why[: legacy.start()] + f'rule "{pattern_term(pattern)}"'
+    return prefix + why
 
 
 @dataclass(slots=True)
