@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 import yaml
 
-from qualcode.codebook import parse_codebook
+from qualcode.codebook import load_stored_codebook, parse_codebook
 from qualcode.store import open_project
+from qualcode.store import queries as q
+from qualcode.themes import Options
+from qualcode.themes.discover import codebook_fit, embed_units, reference_codes
+from qualcode.themes.emergent import CodebookFit, judge
+from qualcode.themes.labels import LABEL_STOP_WORDS, label_terms
 from qualcode.themes.quality import npmi_coherence, topic_diversity
-from qualcode.themes.text import clean, proper_nouns, sentences
-from tests.conftest import CORPUS
+from qualcode.themes.text import STOP_WORDS, clean, proper_nouns, sentences
+from tests.conftest import CORPUS, REPO
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +228,171 @@ def test_umap_and_hdbscan_path_is_seeded_too(demo, monkeypatch):
     assert topics
     assert demo("themes", "--seed", "5", "--min-topic-size", "10").exit_code == 0
     assert _topics(demo) == topics
+
+
+# -- the emergent flag ----------------------------------------------------------------------
+
+LINK_WORKER = re.compile(r"\blink worker|\bliaison\b", re.IGNORECASE)  # a planted theme
+
+
+def _segments_and_codes(project):
+    with open_project(project) as store:
+        units = q.respondent_units(store, None)
+        _, codes = reference_codes(store, "gold")
+        book = load_stored_codebook(store)
+    return units, codes, book
+
+
+def _coverage(ids, codes):
+    coded = [codes[i] for i in ids if i in codes]
+    return sum(1 for c in coded if c) / len(coded)
+
+
+def test_the_flag_picks_out_planted_talk_and_not_a_codebook_theme(demo_project):
+    """A topic made of the demo's overloaded-link-worker talk (a planted theme the codebook does
+    not name; coders gave it boundary spanners) is flagged because it sits far from the
+    codebook's words; one made of the segments gold-coded for disputed legitimacy is not."""
+    units, codes, book = _segments_and_codes(demo_project)
+    _, _, (vectors, embedder, _) = embed_units(units, Options())
+    fit = codebook_fit(vectors, embedder, book)
+    planted = [i for i, u in enumerate(units) if LINK_WORKER.search(u["text"])]
+    coded = [i for i, u in enumerate(units) if "status.legitimacy_dispute" in codes[u["id"]]]
+    assert len(planted) >= 5
+    assert len(coded) >= 5
+    planted_cover = _coverage([units[i]["id"] for i in planted], codes)
+    assert planted_cover >= 0.5  # coders coded it, so coverage alone would not flag it
+    assert fit.topic(planted) < fit.corpus < fit.topic(coded)
+    assert judge(fit.topic(planted), fit.corpus, planted_cover)[0]
+    emergent, reason = judge(fit.topic(coded), fit.corpus, 1.0, fit.nearest_code(coded))
+    assert not emergent
+    assert fit.nearest_code(coded).startswith("status.")
+    assert "codebook fit" in reason
+
+
+def test_on_the_demo_the_flag_is_selective(demo):
+    """Fewer than half the topics are flagged (it was 10 of 14); the topic holding most of the
+    link-worker talk is flagged and the one holding most of the disputed-legitimacy talk is not."""
+    assert demo("themes").exit_code == 0
+    units, codes, _ = _segments_and_codes(demo.project)
+    link = {u["id"] for u in units if LINK_WORKER.search(u["text"])}
+    legit = {u["id"] for u in units if "status.legitimacy_dispute" in codes[u["id"]]}
+    with open_project(demo.project) as store:
+        rows = store.execute(
+            "SELECT t.id, t.emergent, t.details FROM topics t JOIN topic_models m"
+            " ON m.id = t.model_id WHERE m.run_id = (SELECT max(id) FROM runs"
+            " WHERE command = 'themes')"
+        ).fetchall()
+        members = {
+            r["id"]: {
+                s[0]
+                for s in store.execute(
+                    "SELECT segment_id FROM topic_segments WHERE topic_id = ?", (r["id"],)
+                )
+            }
+            for r in rows
+        }
+    flags = {r["id"]: bool(r["emergent"]) for r in rows}
+    assert 1 <= sum(flags.values()) < len(flags) / 2
+    assert flags[max(members, key=lambda t: len(members[t] & link))]
+    assert not flags[max(members, key=lambda t: len(members[t] & legit))]
+    for r in rows:
+        details = json.loads(r["details"])
+        assert details["nearest_code"]
+        assert details["codebook_fit"] > 0
+        if not r["emergent"]:
+            assert details["codebook_fit"] >= 1
+            assert details["coverage"] >= 0.5
+            assert details["reason"].startswith("close to the codebook")
+
+
+def test_judge_and_codebook_fit_by_hand():
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    fit = CodebookFit.of(vectors, np.array([[2.0, 0.0]]), ["a.code"])
+    assert fit.per_segment == pytest.approx([1.0, 0.0, 2**-0.5])
+    assert fit.topic([1]) < fit.corpus < fit.topic([0])
+    assert fit.nearest_code([0, 2]) == "a.code"
+    flagged, reason = judge(0.2, 0.4, 0.9)
+    assert flagged
+    assert "0.50 of the corpus" in reason
+    flagged, reason = judge(0.5, 0.4, 0.3)
+    assert flagged
+    assert "only 30%" in reason
+    assert not judge(0.5, 0.4, None)[0]  # no codings: judged on the fit alone
+    flagged, reason = judge(0.5, 0.4, 0.9, "a.code")
+    assert not flagged
+    assert "1.25 of the corpus" in reason
+    assert "a.code" in reason
+
+
+# -- labels ---------------------------------------------------------------------------------
+
+
+def test_label_terms_drop_stop_words_repeats_and_unsaid_pairs():
+    said = ["The nurses, social workers and the joint training; a learning disability nurse."]
+    words = [
+        "love",
+        "social workers",
+        "workers",
+        "social",
+        "nurses social",
+        "disability",
+        "learning disability",
+        "she'd",
+        "joint training",
+    ]
+    assert label_terms(words, 5, texts=said) == [
+        "social workers",
+        "learning disability",
+        "joint training",
+    ]
+    assert label_terms(["practices", "practice", "people", "older people"]) == [
+        "practices",
+        "older people",
+    ]
+    assert label_terms(["oh", "you know"]) == []
+
+
+def test_demo_labels_are_readable(demo):
+    assert demo("themes").exit_code == 0
+    with open_project(demo.project) as store:
+        method = json.loads(store.execute("SELECT method FROM topic_models").fetchone()[0])
+        labels = [r[0] for r in store.execute("SELECT label FROM topics")]
+    assert method["representation"] == "keybert"
+    assert method["label_npmi"] is not None
+    assert 0 < method["label_diversity"] <= 1
+    assert len(set(labels)) == len(labels)
+    stop = set(STOP_WORDS) | LABEL_STOP_WORDS
+    for label in labels:
+        terms = label.split(", ")
+        assert 1 <= len(terms) <= 3
+        words = [w for term in terms for w in term.split()]
+        assert not set(words) & stop, label
+        assert len({w.rstrip("s") for w in words}) == len(words), label
+
+
+def test_the_default_path_needs_neither_torch_nor_sentence_transformers(demo_project, tmp_path):
+    """With torch, transformers and sentence-transformers made unimportable, `themes` on the
+    survey still fits, labels and flags topics."""
+    project = tmp_path / "survey.db"
+    script = f"""
+import importlib.abc, sys
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in {{"torch", "transformers", "sentence_transformers"}}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, Missing())
+from click.testing import CliRunner
+from qualcode.cli import cli
+runner = CliRunner()
+for argv in (["init"], ["ingest", {str(CORPUS / "survey" / "stakeholder-survey.csv")!r},
+             "--text-column", "response"], ["themes"]):
+    result = runner.invoke(cli, ["-p", {str(project)!r}, *argv])
+    assert result.exit_code == 0, result.output
+assert not {{"torch", "sentence_transformers"}} & set(sys.modules)
+print(result.output)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "topics from" in done.stdout
