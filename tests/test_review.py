@@ -208,3 +208,35 @@ def test_review_shows_old_pattern_reasons_readably(suggested):
     result = _review(suggested, "--width", "200", input="s\ns\ns\ns\nq\n")
     assert 'rule "pool budget/fund"' in result.output
     assert "LEMMA" not in result.output
+
+
+def test_readable_reasons():
+    from qualcode.coding.review import readable_why
+
+    assert readable_why("term 'not_pooled budget' (+0.42)") == (
+        'model: the words "(negated) pooled budget" weigh +0.42 for this code'
+    )
+    old = (
+        "negated ('never') prerequisite financial.pooled_budget: "
+        'pattern [{"LEMMA": "pool"}, {"LEMMA": {"IN": ["budget", "fund"]}}]'
+    )
+    assert readable_why(old) == (
+        'its prerequisite financial.pooled_budget negated by "never", rule "pool budget/fund"'
+    )
+    kept = "financial concept 'grant' with barrier cue 'ran out' (family score 0.71)"
+    assert readable_why(kept) == kept
+
+
+def test_evidence_context_stays_in_its_sentence():
+    from qualcode.coding.review import in_context
+
+    text = (
+        "It was years ago. We talk about a pooled budget but what we actually have is two "
+        "budgets sitting side by side. Anyway."
+    )
+    start = text.index("pooled")
+    assert in_context(text, start, start + len("pooled budget")) == (
+        "We talk about a ",
+        "pooled budget",
+        " but what we actually have is…",
+    )

@@ -34,6 +34,7 @@ class Suggestion:
 CONTEXT_WORDS = 6
 _SENTENCE_END = re.compile(r"[.!?;]\s|\n\s*\n")
 _LEGACY_PATTERN = re.compile(r"pattern (\[.*\])\s*$")
+_MODEL_TERM = re.compile(r"^term '([^']*)' \(\+([\d.]+)\)$")
 _LEGACY_FLIP = re.compile(r"^(negated|wished for) \('([^']*)'\) prerequisite (\S+): (.*)$")
 
 
@@ -63,9 +64,14 @@ def in_context(text: str, start: int, end: int, words: int = CONTEXT_WORDS) -> t
 def readable_why(why: str, codebook: Codebook | None = None) -> str:
     """A stored reason as a reader should see it. Reasons written before rules were named
     carried the pattern as JSON ('pattern [{"LEMMA": "pool"}, ...]'); they are shown as the
-    rule's term ('rule "pool budget/fund"'), and a flipped prerequisite by its name."""
+    rule's term ('rule "pool budget/fund"'), and a flipped prerequisite by its name; the model
+    coder's "term 'x' (+0.31)" as the words it weighs."""
     from qualcode.coding.rules import pattern_term
 
+    model = _MODEL_TERM.match(why)
+    if model:  # the model coder's "term 'joint team' (+0.42)"
+        words = model.group(1).replace("not_", "(negated) ")
+        return f'model: the words "{words}" weigh +{model.group(2)} for this code'
     flip = _LEGACY_FLIP.match(why)
     prefix = ""
     if flip:
