@@ -65,7 +65,7 @@ def _topics(qc):
 
 
 def test_themes_on_the_demo_corpus(demo):
-    result = demo("themes")
+    result = demo("themes", "fit")
     assert result.exit_code == 0, result.output
     assert "topics from 413 segments (tfidf+svd(" in result.output
     assert "coherence NPMI" in result.output
@@ -82,14 +82,14 @@ def test_themes_on_the_demo_corpus(demo):
 
 
 def test_the_same_seed_gives_the_same_topics(demo):
-    assert demo("themes", "--seed", "3").exit_code == 0
+    assert demo("themes", "fit", "--seed", "3").exit_code == 0
     first = _topics(demo)
-    assert demo("themes", "--seed", "3").exit_code == 0
+    assert demo("themes", "fit", "--seed", "3").exit_code == 0
     assert _topics(demo) == first
 
 
 def test_show_quotes_whole_sentences_with_speaker_and_site(demo):
-    assert demo("themes").exit_code == 0
+    assert demo("themes", "fit").exit_code == 0
     shown = demo("themes", "show", "0")
     assert shown.exit_code == 0, shown.output
     assert "Keywords:" in shown.output
@@ -111,7 +111,7 @@ def test_show_quotes_whole_sentences_with_speaker_and_site(demo):
 
 
 def test_by_site_models_each_site(demo):
-    result = demo("themes", "--by", "site")
+    result = demo("themes", "fit", "--by", "site")
     assert result.exit_code == 0, result.output
     for site in ("Brannock", "Eddon Vale", "Hollinsford", "Saltmere"):
         assert f"site {site}: " in result.output
@@ -119,7 +119,7 @@ def test_by_site_models_each_site(demo):
 
 
 def test_guided_labels_topics_with_codes(demo):
-    result = demo("themes", "--guided")
+    result = demo("themes", "fit", "--guided")
     assert result.exit_code == 0, result.output
     with open_project(demo.project) as store:
         details = [
@@ -133,7 +133,7 @@ def test_guided_labels_topics_with_codes(demo):
 
 
 def test_suggest_codes_writes_a_fragment_that_validates(demo, tmp_path):
-    assert demo("themes").exit_code == 0
+    assert demo("themes", "fit").exit_code == 0
     out = tmp_path / "emergent.yaml"
     result = demo("themes", "suggest-codes", "-o", out)
     assert result.exit_code == 0, result.output
@@ -150,7 +150,7 @@ def test_suggest_codes_writes_a_fragment_that_validates(demo, tmp_path):
 
 
 def test_export_csv_and_json(demo, tmp_path):
-    assert demo("themes").exit_code == 0
+    assert demo("themes", "fit").exit_code == 0
     csv_path, json_path = tmp_path / "t.csv", tmp_path / "t.json"
     assert demo("themes", "export", "-o", csv_path).exit_code == 0
     assert demo("themes", "export", "--format", "json", "-o", json_path).exit_code == 0
@@ -170,7 +170,7 @@ def test_thirty_segments_work(qc, tmp_path):
         writer.writeheader()
         writer.writerows(keep)
     assert qc("ingest", path, "--text-column", "response").exit_code == 0
-    result = qc("themes")
+    result = qc("themes", "fit")
     assert result.exit_code == 0, result.output
     assert "from 30 segments" in result.output
     assert "k-means(k=" in result.output
@@ -179,7 +179,7 @@ def test_thirty_segments_work(qc, tmp_path):
 
 def test_a_missing_sentence_transformers_model_is_a_clear_error(demo, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(demo.project.parent / "empty-hf-home"))
-    result = demo("themes", "--embedding", "sentence-transformers:no-such/model-here")
+    result = demo("themes", "fit", "--embedding", "sentence-transformers:no-such/model-here")
     assert result.exit_code == 1
     assert "is not installed on this machine" in result.output
     assert "never downloads" in result.output
@@ -189,10 +189,10 @@ def test_too_few_segments_and_bad_options(qc, tmp_path):
     path = tmp_path / "tiny.csv"
     path.write_text("id,response\n1,The pooled budget worked.\n2,Nobody shared the records.\n")
     assert qc("ingest", path, "--text-column", "response").exit_code == 0
-    result = qc("themes")
+    result = qc("themes", "fit")
     assert result.exit_code == 1
     assert "too few" in result.output
-    assert qc("themes", "--embedding", "word2vec").exit_code != 0
+    assert qc("themes", "fit", "--embedding", "word2vec").exit_code != 0
 
 
 def test_text_helpers():
@@ -220,13 +220,13 @@ def test_npmi_and_diversity_by_hand():
 def test_umap_and_hdbscan_path_is_seeded_too(demo, monkeypatch):
     """Large corpora take UMAP + HDBSCAN; lower the bar so the demo corpus takes that path."""
     monkeypatch.setattr("qualcode.themes.model.UMAP_MIN_DOCUMENTS", 200)
-    first = demo("themes", "--seed", "5", "--min-topic-size", "10")
+    first = demo("themes", "fit", "--seed", "5", "--min-topic-size", "10")
     assert first.exit_code == 0, first.output
     assert "UMAP(5, cosine" in first.output
     assert "HDBSCAN(min_cluster_size=10)" in first.output
     topics = _topics(demo)
     assert topics
-    assert demo("themes", "--seed", "5", "--min-topic-size", "10").exit_code == 0
+    assert demo("themes", "fit", "--seed", "5", "--min-topic-size", "10").exit_code == 0
     assert _topics(demo) == topics
 
 
@@ -272,7 +272,7 @@ def test_the_flag_picks_out_planted_talk_and_not_a_codebook_theme(demo_project):
 def test_on_the_demo_the_flag_is_selective(demo):
     """Fewer than half the topics are flagged (it was 10 of 14); the topic holding most of the
     link-worker talk is flagged and the one holding most of the disputed-legitimacy talk is not."""
-    assert demo("themes").exit_code == 0
+    assert demo("themes", "fit").exit_code == 0
     units, codes, _ = _segments_and_codes(demo.project)
     link = {u["id"] for u in units if LINK_WORKER.search(u["text"])}
     legit = {u["id"] for u in units if "status.legitimacy_dispute" in codes[u["id"]]}
@@ -353,7 +353,7 @@ def test_label_terms_drop_stop_words_repeats_and_unsaid_pairs():
 
 
 def test_demo_labels_are_readable(demo):
-    assert demo("themes").exit_code == 0
+    assert demo("themes", "fit").exit_code == 0
     with open_project(demo.project) as store:
         method = json.loads(store.execute("SELECT method FROM topic_models").fetchone()[0])
         labels = [r[0] for r in store.execute("SELECT label FROM topics")]
@@ -385,7 +385,7 @@ from click.testing import CliRunner
 from qualcode.cli import cli
 runner = CliRunner()
 for argv in (["init"], ["ingest", {str(CORPUS / "survey" / "stakeholder-survey.csv")!r},
-             "--text-column", "response"], ["themes"]):
+             "--text-column", "response"], ["themes", "fit"]):
     result = runner.invoke(cli, ["-p", {str(project)!r}, *argv])
     assert result.exit_code == 0, result.output
 assert not {{"torch", "sentence_transformers"}} & set(sys.modules)
