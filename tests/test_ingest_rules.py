@@ -156,7 +156,7 @@ def test_run_refuses_the_project_option(tmp_path, data):
         cli, ["-p", str(tmp_path / "x.db"), "run", str(data / "good"), "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2
-    assert "use --out, not --project" in result.output
+    assert "use --out-dir, not --project" in result.output
 
 
 def test_docx_headings_and_bold_emphasis(tmp_path):

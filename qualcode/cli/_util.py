@@ -88,8 +88,11 @@ def write_output(
     if ctx is not None:
         from qualcode.store import queries as q
 
-        with project(ctx) as store, store.atomic():
-            q.record_outputs(store, [target], what)
+        with project(ctx) as store:
+            if store.read_only:  # nothing to record in a project that cannot be written
+                return
+            with store.atomic():
+                q.record_outputs(store, [target], what)
 
 
 width_option = click.option(

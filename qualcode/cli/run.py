@@ -118,6 +118,8 @@ def agreement_summary(agreement: Agreement) -> str:
         "  by family: " + ", ".join(f"{f['family']} {fmt(f)}" for f in r["families"]),
     ]
     lines += [f"  ({line})" for line in in_sample_text(r["in_sample"])]
+    if agreement.note:
+        lines.append(f"  ({agreement.note})")
     lines.append(f"  audit: {agreement.html}")
     return "\n".join(lines)
 
@@ -133,7 +135,9 @@ def themes_summary(store, run_id: int, new: bool) -> str:
             "* marks emergent-theme candidates (`qualcode themes show TOPIC`)"
         )
         for t in model["topics"]:
-            words = ", ".join(w for w, _ in t["keywords"][:6])
+            words = ", ".join(w for w, _ in t["keywords"][:5])
             mark = "*" if t["emergent"] else " "
-            lines.append(f" {mark} {t['topic']:>2}  {t['size']:>3} segments  {words}")
+            lines.append(
+                f" {mark} {t['topic']:>2}  {t['size']:>3} segments  {t['label']}  ({words})"
+            )
     return "\n".join(lines)

@@ -82,11 +82,13 @@ def command() -> None:
 def fit(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from) -> None:
     """Fit topic models (BERTopic) over respondent segments, overall or per site, group or tier.
 
-    Each topic gets c-TF-IDF keywords, a label, 3 to 5 representative quotes (whole sentences,
-    with speaker, site and group), its size and its spread over sites, groups and tiers.
-    Topics that the codebook does not explain (few coded segments, or codes scattered over
-    families) are flagged as emergent-theme candidates. The run is stored; `themes show`,
-    `themes export` and `themes suggest-codes` read the latest one.
+    Each topic gets c-TF-IDF keywords, a readable label (BERTopic's KeyBERTInspired), 3 to 5
+    representative quotes (whole sentences, with speaker, site and group), its size and its
+    spread over sites, groups and tiers. A topic whose talk lies further from the codebook's
+    own words (its codes' labels, definitions, criteria and examples) than the corpus does on
+    average, or few of whose segments carry a code, is flagged as an emergent-theme candidate,
+    with its nearest code and the reason. The run is stored; `themes show`, `themes export`
+    and `themes suggest-codes` read the latest one.
 
     \b
     Example:
