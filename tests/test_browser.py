@@ -190,7 +190,12 @@ class Page:
         """Printed on A4, as a person printing it would get it (print styles applied)."""
         printed = self.send(
             "Page.printToPDF",
-            {"paperWidth": 8.27, "paperHeight": 11.69, "printBackground": True},
+            {
+                "paperWidth": 8.27,
+                "paperHeight": 11.69,
+                "printBackground": True,
+                "preferCSSPageSize": True,  # the page's own @page size and margins
+            },
         )
         path.write_bytes(base64.b64decode(printed["data"]))
         return path
@@ -367,3 +372,26 @@ def test_the_report_prints(report, browser, tmp_path):
     pdf = page.pdf(tmp_path / "report.pdf").read_bytes()
     assert pdf[:5] == b"%PDF-"
     assert 6 <= _pages(pdf) <= 30  # 56 pages before the quotes were folded
+
+
+def screenshots(report: Path, out: Path) -> list[Path]:
+    """The README's two pictures: the top of the report at 1400 px, and the family charts and
+    matrix at 420 px. `python -m tests.test_browser REPORT_FOLDER docs`"""
+    b = Chromium(chromium or "chromium")
+    try:
+        wide = b.open((report / "index.html").as_uri(), WIDE)
+        narrow = b.open((report / "index.html").as_uri(), NARROW)
+        top = narrow.js("document.getElementById('matrix').getBoundingClientRect().top")
+        return [
+            wide.screenshot(out / "report-1400.png", height=1000),
+            narrow.screenshot(out / "report-420.png", height=1300, top=int(top) - 10),
+        ]
+    finally:
+        b.close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    for path in screenshots(Path(sys.argv[1]), Path(sys.argv[2])):
+        print(path, path.stat().st_size)

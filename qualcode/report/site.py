@@ -205,7 +205,8 @@ def render(
 
 
 def matrix_csv(data: ReportData) -> str:
-    """Sites x codes and families: segments, share of the site's segments, respondents."""
+    """Sites x codes and families: segments, share of the site's segments, respondents, and
+    whether the figure rests on fewer than MIN_SEGMENTS segments."""
     header = (
         "level",
         "code",
@@ -216,6 +217,7 @@ def matrix_csv(data: ReportData) -> str:
         "share",
         "respondents",
         "of_respondents",
+        "under_minimum",
     )
     rows = []
     for level, items, matrix in (
@@ -240,6 +242,7 @@ def matrix_csv(data: ReportData) -> str:
                         f"{cell['share']:.4f}",
                         cell["people"],
                         cell["of_people"],
+                        int(cell["few"]),
                     ]
                 )
     return csv_text(header, rows)
@@ -278,6 +281,9 @@ def _docx_overview(doc, data: ReportData) -> None:
 
 def _docx_matrix(doc, data: ReportData) -> None:
     doc.add_heading("Framework matrix (share of each site's segments)", 1)
+    doc.add_paragraph(
+        f"Shares marked * rest on fewer than {MIN_SEGMENTS} segments: too few to compare."
+    )
     table = doc.add_table(rows=1, cols=1 + len(data.sites))
     table.rows[0].cells[0].text = "Code"
     for cell, site in zip(table.rows[0].cells[1:], data.sites, strict=True):
@@ -286,7 +292,8 @@ def _docx_matrix(doc, data: ReportData) -> None:
         cells = table.add_row().cells
         cells[0].text = f"{code['label']} ({code['polarity']})"
         for cell, site in zip(cells[1:], data.sites, strict=True):
-            cell.text = pct(data.matrix[code["id"]][site]["share"])
+            figure = data.matrix[code["id"]][site]
+            cell.text = pct(figure["share"]) + (" *" if figure["few"] and figure["n"] else "")
 
 
 def _docx_rest(doc, data: ReportData, themes: list[dict[str, Any]]) -> None:
