@@ -81,7 +81,7 @@ def test_review_while_the_machine_codes(shared):
                 "-p",
                 str(shared.project),
                 "code",
-                "--coder",
+                "--kind",
                 "rules",
             ],
             cwd=REPO,
@@ -104,3 +104,20 @@ def test_review_while_the_machine_codes(shared):
     assert _decisions(shared.project) == {"alice": 60}
     with open_project(shared.project) as store:
         assert store.execute("SELECT count(*) FROM runs WHERE command = 'code'").fetchone()[0] == 1
+
+
+def test_a_second_code_run_at_once_is_refused(shared):
+    # Two `code` commands on one project used to both finish, leaving duplicate runs. While one
+    # holds the project for coding (here: this test, through the same lock), another is
+    # refused at once with the busy status, and the store is unchanged.
+    from qualcode.store.db import exclusive
+
+    with open_project(shared.project) as store, exclusive(store, "coding"):
+        refused = shared("code", "--kind", "rules")
+    assert refused.exit_code == 3, refused.output
+    assert "busy" in refused.output
+    assert "coding this project" in refused.output
+    with open_project(shared.project) as store:
+        assert store.execute("SELECT count(*) FROM runs WHERE command = 'code'").fetchone()[0] == 0
+    # Once the first has finished, coding goes ahead.
+    assert shared("code", "--kind", "rules").exit_code == 0

@@ -22,6 +22,7 @@ from qualcode.coding.training import Units, default_units, read_coding_rows, uni
 from qualcode.errors import InputError, QualcodeError, UnknownCodeError
 from qualcode.store import Store
 from qualcode.store import queries as q
+from qualcode.store.db import exclusive
 from qualcode.textio import csv_text, merge_spans
 
 MACHINE_CODERS = ("rules", "model", "hybrid")
@@ -264,8 +265,31 @@ def code_project(
 ) -> CodeReport:
     """Code every respondent segment (of one site) with a machine coder; one new run.
 
-    Earlier runs, and codings made with earlier codebooks, are kept for audit.
+    Earlier runs, and codings made with earlier codebooks, are kept for audit. A second
+    ``code`` on the same project while this one works is refused (``exclusive``).
     """
+    with exclusive(store, "coding"):
+        return _code_project(
+            store,
+            kind=kind,
+            codebook=codebook,
+            site=site,
+            threshold=threshold,
+            spacy_model=spacy_model,
+            progress=progress,
+        )
+
+
+def _code_project(
+    store: Store,
+    *,
+    kind: str,
+    codebook: Codebook,
+    site: str | None,
+    threshold: float | None,
+    spacy_model: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> CodeReport:
     segments = respondent_segments(store, site)
     if not segments:
         raise QualcodeError(

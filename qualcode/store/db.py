@@ -25,6 +25,45 @@ class ReadOnlyProjectError(QualcodeError):
         )
 
 
+class BusyError(StoreError):
+    """Another process holds the project for a long step that must not run twice (exit 3)."""
+
+
+@contextlib.contextmanager
+def exclusive(store: Store, what: str) -> Iterator[None]:
+    """Hold the project for one long step (coding): a second process that tries the same while
+    the first works is refused at once instead of computing a duplicate run. The lock is an OS
+    file lock on ``PROJECT.lock`` beside the project, released when the process ends however
+    it ends; where the platform has no ``fcntl`` (Windows) the step is not guarded."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    if store.read_only:
+        raise ReadOnlyProjectError(store.path)
+    lock_path = store.path.with_name(store.path.name + ".lock")
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another qualcode process"
+            raise BusyError(
+                f"{store.path}: busy: {holder} is {what} this project; wait for it to finish "
+                "(a second run at once would only duplicate it)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class Store:
     """A connection to one project file, with ``atomic()`` for all-or-nothing writes.
 
