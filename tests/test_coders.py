@@ -290,3 +290,19 @@ def test_pattern_term_reads_like_words():
         {"LEMMA": "pathway"},
     ]
     assert pattern_term(pattern) == "joint/shared/common/… (…) (-) pathway"
+
+
+def test_rules_name_what_a_segment_says_is_absent(tiny):
+    rules = RuleCoder(tiny).fit()
+    nominal, denied, both, plain = rules.predict(
+        [
+            ISSUE_SENTENCE,
+            "Cost shunting was never the problem.",
+            "We never pooled budgets at first, and now we pool budgets.",
+            "We pooled budgets.",
+        ]
+    )
+    assert nominal.denied == {"financial.pooled_budget"}
+    assert denied.denied == {"financial.budget_guarding"}
+    assert both.denied == set()  # also said plainly
+    assert plain.denied == set()

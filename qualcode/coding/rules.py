@@ -25,6 +25,17 @@ BASE_CONFIDENCE = 0.6
 FLIP_CONFIDENCE = 0.5
 
 
+DENIED = ""  # where _code_doc collects the codes matched only as absent
+
+
+class RuleResult(list):
+    """One segment's Assignments, and ``denied``: the codes whose patterns matched only where
+    the segment says they are absent (negated, in name only, wished for), never plainly. A
+    coder that combines the rules with a model can lower the model's score for those."""
+
+    denied: frozenset[str] = frozenset()
+
+
 class RuleCoder(BaseEstimator):
     """Code segments with the codebook's spaCy token patterns.
 
@@ -69,8 +80,9 @@ class RuleCoder(BaseEstimator):
 
     def predict(
         self, segments: Sequence[Any], progress: Callable[[int], None] | None = None
-    ) -> list[list[Assignment]]:
-        """Codes for each segment (strings or objects with ``.text``)."""
+    ) -> list[RuleResult]:
+        """Codes for each segment (strings or objects with ``.text``): a list of Assignments per
+        segment, which also names (``denied``) the codes it mentions only as absent."""
         check_is_fitted(self, "matcher_")
         texts = segment_texts(list(segments))
         results = []
@@ -86,7 +98,7 @@ class RuleCoder(BaseEstimator):
                     progress(1)
         return results
 
-    def _code_doc(self, doc) -> list[Assignment]:
+    def _code_doc(self, doc) -> RuleResult:
         excluded: dict[str, list[tuple[int, int]]] = {}
         if len(self.excluder_):
             for code_id, start, end in self.excluder_(doc):
@@ -99,12 +111,16 @@ class RuleCoder(BaseEstimator):
                 continue  # a near miss ("status quo", "charitable status") overlaps it
             words = words or DocWords.of(doc)
             self._add_match(found, code_id, key, start, end, words)
-        out = []
+        out = RuleResult()
         for code_id, entry in found.items():
+            if code_id == DENIED:
+                continue
             confidence = (1 - (1 - BASE_CONFIDENCE) ** len(entry["keys"])) * entry["weight"]
             evidence = self._evidence(doc, code_id, entry["spans"])
             out.append(Assignment(code_id, round(min(confidence, 0.99), 4), evidence))
-        return sorted(out, key=lambda a: -a.confidence)
+        out.sort(key=lambda a: -a.confidence)
+        out.denied = frozenset(found.get(DENIED, set()) - found.keys())
+        return out
 
     def _add_match(
         self,
@@ -126,6 +142,7 @@ class RuleCoder(BaseEstimator):
         )
         target, weight = code_id, 1.0
         if context is not Context.PLAIN:
+            found.setdefault(DENIED, set()).add(code_id)
             barrier = self.codebook.paired_barrier(code_id)
             if self.codebook.codes[code_id].polarity != "prerequisite" or not barrier:
                 return  # a bare denial is never the barrier
