@@ -62,6 +62,7 @@ def run(
     progress: Callable[..., None] | None = None,
     coding_progress: Callable[[int, int], None] | None = None,
     themes_progress: Callable[..., None] | None = None,
+    training_progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[Store, RunResult]:
     """Create (or reuse) the project in ``out`` and run every stage on ``corpus``:
     ingest, import the human codings its manifest lists, and code with the hybrid coder.
@@ -95,7 +96,11 @@ def run(
                 result.imports.append(import_codings(store, path, coder, codebook))
         if _needs_coding(store, report, codebook.hash):
             result.coding = code_project(
-                store, kind="hybrid", codebook=codebook, progress=coding_progress
+                store,
+                kind="hybrid",
+                codebook=codebook,
+                progress=coding_progress,
+                training_progress=training_progress,
             )
         result.agreements = agreements(
             store,

@@ -15,6 +15,22 @@ REPO = Path(__file__).parent.parent
 CORPUS = REPO / "corpora" / "partnership-sites"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _model_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Trained coders are cached in a folder of this test session, never the user's own; tests
+    that train the same coder on the same units share it, as a user's runs would."""
+    import os
+
+    folder = tmp_path_factory.mktemp("qualcode-cache")
+    old = os.environ.get("QUALCODE_CACHE_DIR")
+    os.environ["QUALCODE_CACHE_DIR"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("QUALCODE_CACHE_DIR", None)
+    else:
+        os.environ["QUALCODE_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def data() -> Path:
     return DATA

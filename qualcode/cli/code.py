@@ -49,7 +49,10 @@ def command(ctx, kind, codebook, site, threshold, spacy_model) -> None:
     """
     with project(ctx) as store, error_boundary():
         book = resolve_codebook(store, codebook)
-        with progress_bar("Coding", unit="segment") as step:
+        with (
+            progress_bar("Training", unit="step") as train_step,
+            progress_bar("Coding", unit="segment") as step,
+        ):
             report = code_project(
                 store,
                 kind=kind,
@@ -58,6 +61,7 @@ def command(ctx, kind, codebook, site, threshold, spacy_model) -> None:
                 threshold=threshold,
                 spacy_model=spacy_model,
                 progress=lambda done, total: step("", total, done),
+                training_progress=lambda what, done, total: train_step(what, total, done),
             )
     if report.training:
         click.echo(f"Trained on {report.training}.")

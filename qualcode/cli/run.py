@@ -56,6 +56,7 @@ def command(
     with (
         error_boundary(),
         progress_bar("Ingesting") as step,
+        progress_bar("Training", unit="step") as train_step,
         progress_bar("Coding", unit="segment") as code_step,
         progress_bar("Topics", unit="model") as theme_step,
     ):
@@ -66,6 +67,7 @@ def command(
             reference_coder=reference_coder,
             progress=step,
             coding_progress=lambda done, total: code_step("", total, done),
+            training_progress=lambda what, done, total: train_step(what, total, done),
             themes_progress=theme_step,
         )
     try:

@@ -116,6 +116,18 @@ class FamilyCoder(BaseEstimator):
         self.embedding = embedding
         self.random_state = random_state
 
+    # Pickled without the embedder (a process-wide model and its vector cache), made again on
+    # loading.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("embedder_", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "models_" in state:
+            self.embedder_ = SentenceEmbedder.create(self.embedding)
+
     def fit(self, texts: Sequence[Any], labels: Sequence[set[str]], groups=None) -> FamilyCoder:
         """Fit on texts and their sets of code ids (``groups`` is accepted and unused)."""
         rows, owner, families = training_rows(self.codebook, segment_texts(list(texts)), labels)

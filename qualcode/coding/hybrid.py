@@ -81,25 +81,55 @@ class HybridCoder(BaseEstimator):
             random_state=self.random_state,
         )
 
-    def fit(self, texts: Sequence[Any], labels: Sequence[set[str]], groups=None) -> HybridCoder:
+    def fit(
+        self,
+        texts: Sequence[Any],
+        labels: Sequence[set[str]],
+        groups=None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> HybridCoder:
+        """Fit; ``progress(step, done, total)`` hears of each of the (up to) three steps."""
         texts = segment_texts(list(texts))
+        tune = groups is not None and len(set(groups)) >= 3
+        steps = ["code models", *(["thresholds"] * tune), *(["family gate"] * self.gate)]
+
+        def step(done: int) -> None:
+            if progress:
+                progress(steps[done] if done < len(steps) else "done", done, len(steps))
+
+        step(0)
         self.model_ = self._model().fit(texts, labels)
         self.rules_ = RuleCoder(self.codebook, spacy_model=self.spacy_model).fit()
         self.codes_ = [c.id for c in self.codebook.codable]
         self.skipped_ = self.model_.skipped_
         self.thresholds_ = dict.fromkeys(self.codes_, 0.5)
-        if groups is not None and len(set(groups)) >= 3:
+        if tune:
             from qualcode.coding.evaluate import best_thresholds, out_of_fold
 
+            step(1)
             params = {**self.get_params(), "gate": False}
             oof = out_of_fold(lambda: HybridCoder(**params), texts, list(labels), list(groups), 3)
             self.thresholds_ = best_thresholds(oof, list(labels), self.codes_)
         self.family_ = None
         if self.gate:
+            step(len(steps) - 1)
             self.family_ = FamilyCoder(
                 self.codebook, embedding=self.embedding, random_state=self.random_state
             ).fit(texts, labels, groups=groups)
+        step(len(steps))
         return self
+
+    # Pickled for the trained-coder cache (and joblib's workers) without the spaCy pipeline,
+    # which is rebuilt on loading: it is large, and cheap to make again.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("rules_", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "model_" in state:
+            self.rules_ = RuleCoder(self.codebook, spacy_model=self.spacy_model).fit()
 
     def _combine(self, probs: dict[str, float], rules: list[Assignment]) -> dict[str, float]:
         rule_conf = {a.code: a.confidence for a in rules}

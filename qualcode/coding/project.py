@@ -12,6 +12,7 @@ from typing import Any
 from qualcode.codebook import Codebook, default_codebook_path, load_codebook, store_codebook
 from qualcode.codebook.load import shipped_codebook_hash
 from qualcode.codebook.store import code_ids, load_stored_codebook
+from qualcode.coding import cache
 from qualcode.coding.evaluate import Score, score_all
 from qualcode.coding.expected import Expected, expected_for
 from qualcode.coding.hybrid import HybridCoder
@@ -262,6 +263,7 @@ def code_project(
     threshold: float | None = None,
     spacy_model: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    training_progress: Callable[[str, int, int], None] | None = None,
 ) -> CodeReport:
     """Code every respondent segment (of one site) with a machine coder; one new run.
 
@@ -277,7 +279,34 @@ def code_project(
             threshold=threshold,
             spacy_model=spacy_model,
             progress=progress,
+            training_progress=training_progress,
         )
+
+
+def trained_coder(
+    kind: str,
+    codebook: Codebook,
+    units: Units,
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+    **params: Any,
+):
+    """A model or hybrid coder trained on ``units``: from the user's cache of trained coders
+    when the same coder was trained on the same units before (``qualcode.coding.cache``),
+    else trained now (``progress(step, done, total)`` hears of each step) and cached."""
+    key = cache.cache_key(kind, params, codebook.hash, units)
+    coder = cache.load(key)
+    if coder is not None:
+        if progress:
+            progress("loaded from the cache of trained coders", 1, 1)
+        return coder
+    coder = make_coder(kind, codebook, **params)
+    if isinstance(coder, HybridCoder):
+        coder.fit(units.texts, units.labels, groups=units.groups, progress=progress)
+    else:
+        coder.fit(units.texts, units.labels, groups=units.groups)
+    cache.save(key, coder)
+    return coder
 
 
 def _code_project(
@@ -289,6 +318,7 @@ def _code_project(
     threshold: float | None,
     spacy_model: str | None,
     progress: Callable[[int, int], None] | None,
+    training_progress: Callable[[str, int, int], None] | None = None,
 ) -> CodeReport:
     segments = respondent_segments(store, site)
     if not segments:
@@ -304,7 +334,14 @@ def _code_project(
         units = training_units(store, codebook)
         training = units.source
         trained_on = units.provenance()
-        coder.fit(units.texts, units.labels, groups=units.groups)
+        coder = trained_coder(
+            kind,
+            codebook,
+            units,
+            threshold=threshold,
+            spacy_model=spacy_model,
+            progress=training_progress,
+        )
     done = 0
 
     def step(n: int) -> None:

@@ -1,0 +1,75 @@
+"""The trained-coder cache: a second `code` on the same training units loads the coder instead
+of training it, gives the same codings, and never reads a file it did not write itself."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+from qualcode.coding import cache
+from tests.conftest import CORPUS, Qualcode
+
+
+def _codings(qc: Qualcode, run: int) -> list[tuple]:
+    from qualcode.store import open_project
+
+    with open_project(qc.project) as store:
+        return [
+            tuple(r)
+            for r in store.execute(
+                "SELECT segment_id, code_id, round(confidence, 6) FROM codings WHERE run_id = ?"
+                " ORDER BY segment_id, code_id",
+                (run,),
+            )
+        ]
+
+
+def _runs(qc: Qualcode) -> list[int]:
+    from qualcode.store import open_project
+
+    with open_project(qc.project) as store:
+        return [r[0] for r in store.execute("SELECT id FROM runs WHERE command = 'code'")]
+
+
+def test_second_run_loads_the_trained_coder(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUALCODE_CACHE_DIR", str(tmp_path / "cache"))
+    qc = Qualcode(tmp_path / "p.db")
+    assert qc("init").exit_code == 0
+    assert qc("ingest", CORPUS / "saltmere").exit_code == 0
+    assert qc("code", "--kind", "model").exit_code == 0
+    files = list((tmp_path / "cache" / "models").glob("*.pkl"))
+    assert len(files) == 1
+    assert oct(files[0].stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "cache").stat().st_mode & 0o777) == "0o700"
+
+    trained = []
+    real_fit = __import__("qualcode.coding.model", fromlist=["ModelCoder"]).ModelCoder.fit
+
+    def counting_fit(self, *args, **kwargs):
+        trained.append(1)
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr("qualcode.coding.model.ModelCoder.fit", counting_fit)
+    assert qc("code", "--kind", "model").exit_code == 0
+    assert trained == []  # loaded, not trained
+    first, second = _runs(qc)
+    assert _codings(qc, first) == _codings(qc, second)
+
+
+def test_a_file_others_may_write_is_not_loaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUALCODE_CACHE_DIR", str(tmp_path / "cache"))
+    cache.save("k" * 64, {"a": 1})
+    path = tmp_path / "cache" / "models" / f"{'k' * 64}.pkl"
+    assert cache.load("k" * 64) == {"a": 1}
+    os.chmod(path, 0o666)
+    assert cache.load("k" * 64) is None
+    os.chmod(path, 0o600)
+    path.write_bytes(b"not a pickle")
+    assert cache.load("k" * 64) is None
+    assert not path.exists()  # a damaged file is dropped
+
+
+def test_cache_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUALCODE_CACHE_DIR", "off")
+    cache.save("x" * 64, pickle)
+    assert cache.load("x" * 64) is None
