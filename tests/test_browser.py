@@ -260,7 +260,7 @@ def report(tmp_path_factory) -> Path:
             ("codings", "import", CORPUS / "codings" / f"{coder}.csv", "--coder", coder)
             for coder in ("coder-a", "coder-b", "gold")
         ),
-        ("themes",),
+        ("themes", "fit"),
         ("report", "--out-dir", folder / "report"),
     ):
         result = qc(*args)

@@ -34,7 +34,7 @@ SECTIONS = (
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "demo"
-    result = CliRunner().invoke(cli, ["run", str(CORPUS), "--out", str(out)])
+    result = CliRunner().invoke(cli, ["run", str(CORPUS), "--out-dir", str(out)])
     assert result.exit_code == 0, result.output
     assert f"Report: {out / 'report' / 'index.html'}" in result.output
     return out
@@ -103,7 +103,7 @@ def _strip_times(text: str) -> str:
 def test_the_same_project_gives_the_same_report(demo_run, tmp_path):
     qc = Qualcode(demo_run / "qualcode.db")
     for name in ("a", "b"):
-        assert qc("report", "--out", tmp_path / name).exit_code == 0
+        assert qc("report", "--out-dir", tmp_path / name).exit_code == 0
     for file in ("index.html", "agreement-human.html", "matrix.csv", "codings.csv"):
         first = _strip_times((tmp_path / "a" / file).read_text())
         assert first == _strip_times((tmp_path / "b" / file).read_text()), file
@@ -118,19 +118,19 @@ def test_custom_templates_override_blocks(demo_run, tmp_path):
         "{% block cooccurrence %}{% endblock %}"
     )
     qc = Qualcode(demo_run / "qualcode.db")
-    result = qc("report", "--out", tmp_path / "r", "--templates", templates)
+    result = qc("report", "--out-dir", tmp_path / "r", "--templates", templates)
     assert result.exit_code == 0, result.output
     html = (tmp_path / "r" / "index.html").read_text()
     assert "Acme Evaluators" in html
     assert 'id="cooccurrence"' not in html
     assert 'id="matrix"' in html
-    bad = qc("report", "--out", tmp_path / "x", "--templates", tmp_path / "missing")
+    bad = qc("report", "--out-dir", tmp_path / "x", "--templates", tmp_path / "missing")
     assert bad.exit_code == 1
 
 
 def test_report_on_the_machine_codes(demo_run, tmp_path):
     qc = Qualcode(demo_run / "qualcode.db")
-    result = qc("report", "--out", tmp_path / "m", "--coder", "machine")
+    result = qc("report", "--out-dir", tmp_path / "m", "--coder", "machine")
     assert result.exit_code == 0, result.output
     codings = list(csv.DictReader((tmp_path / "m" / "codings.csv").open(encoding="utf-8")))
     assert {r["coder"] for r in codings} == {"hybrid"}
@@ -150,7 +150,7 @@ def test_docx_version(demo_run, tmp_path):
     from docx import Document
 
     qc = Qualcode(demo_run / "qualcode.db")
-    assert qc("report", "--out", tmp_path / "r", "--format", "docx").exit_code == 0
+    assert qc("report", "--out-dir", tmp_path / "r", "--docx").exit_code == 0
     doc = Document(str(tmp_path / "r" / "report.docx"))
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
     assert "Framework matrix (share of each site's segments)" in headings
@@ -170,7 +170,7 @@ def test_transcript_markup_is_escaped(qc, tmp_path):
     )
     assert qc("ingest", doc).exit_code == 0
     assert qc("code", "--coder", "rules").exit_code == 0
-    result = qc("report", "--out", tmp_path / "r")
+    result = qc("report", "--out-dir", tmp_path / "r")
     assert result.exit_code == 0, result.output
     html = (tmp_path / "r" / "index.html").read_text()
     assert "<script>alert" not in html
@@ -185,7 +185,7 @@ def test_no_quotes_leaves_every_quote_out(demo_run, tmp_path):
     project = demo_run / "qualcode.db"
     out = tmp_path / "board"
     result = CliRunner().invoke(
-        cli, ["-p", str(project), "report", "--out", str(out), "--no-quotes"]
+        cli, ["-p", str(project), "report", "--out-dir", str(out), "--no-quotes"]
     )
     assert result.exit_code == 0, result.output
     with open_project(project) as store:
