@@ -110,7 +110,8 @@ def test_code_with_rules_writes_a_run_with_evidence(demo):
         assert 0 < r["confidence"] < 1
         for e in json.loads(r["evidence"]):
             assert r["text"][e["start"] : e["end"]]
-            assert e["why"].startswith(("pattern", "negated", "wished"))
+            assert ' rule "' in e["why"]  # the code and its rule, as words
+            assert "{" not in e["why"]  # never the pattern's JSON
 
 
 def test_show_and_export(demo, tmp_path):
