@@ -306,3 +306,14 @@ def test_rules_name_what_a_segment_says_is_absent(tiny):
     assert denied.denied == {"financial.budget_guarding"}
     assert both.denied == set()  # also said plainly
     assert plain.denied == set()
+
+
+def test_rules_fitted_before_named_evidence_still_explain(tiny):
+    """A RuleCoder cached before its evidence named rules lacks the descriptions; it makes them."""
+    rules = RuleCoder(tiny).fit()
+    del rules.terms_, rules.criteria_
+    (assignment,) = rules.predict(["We pooled budgets."])[0]
+    assert (
+        assignment.evidence[0].why
+        == 'Pooled budget (financial.pooled_budget): rule "pool budget/fund/money"'
+    )

@@ -64,19 +64,26 @@ class RuleCoder(BaseEstimator):
         self.matcher_ = PatternIndex(self.nlp_.vocab)
         self.excluder_ = PatternIndex(self.nlp_.vocab)
         self.patterns_: dict[str, list[Any]] = {}
-        self.terms_: dict[str, str] = {}  # each pattern as a reader would say it
-        self.criteria_: dict[str, str | None] = {}  # the include criterion it answers
         for code in self.codebook.codable:
             for number, pattern in enumerate(code.patterns):
                 key = f"{code.id}#{number}"
                 self.matcher_.add(key, list(pattern))
                 self.patterns_[key] = list(pattern)
-                self.terms_[key] = pattern_term(list(pattern))
-                self.criteria_[key] = closest_criterion(list(pattern), code.include)
+
             for pattern in code.exclude_patterns:
                 self.excluder_.add(code.id, list(pattern))
         self.codes_ = sorted({key.split("#")[0] for key in self.patterns_})
+        self._describe_patterns()
         return self
+
+    def _describe_patterns(self) -> None:
+        """Each pattern as a reader would say it (``terms_``) and the include criterion it
+        answers (``criteria_``), for evidence."""
+        self.terms_ = {key: pattern_term(p) for key, p in self.patterns_.items()}
+        self.criteria_ = {
+            key: closest_criterion(p, self.codebook.codes[key.split("#")[0]].include)
+            for key, p in self.patterns_.items()
+        }
 
     def predict(
         self, segments: Sequence[Any], progress: Callable[[int], None] | None = None
@@ -84,6 +91,8 @@ class RuleCoder(BaseEstimator):
         """Codes for each segment (strings or objects with ``.text``): a list of Assignments per
         segment, which also names (``denied``) the codes it mentions only as absent."""
         check_is_fitted(self, "matcher_")
+        if not hasattr(self, "terms_"):  # fitted (and cached) before evidence named its rules
+            self._describe_patterns()
         texts = segment_texts(list(segments))
         results = []
         # Clauses are bounded by punctuation and clause words, which also end sentences, so the
