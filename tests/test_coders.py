@@ -203,6 +203,11 @@ def test_hybrid_combines_rules_and_model(shipped):
     model_only = hybrid.model_.predict_proba([text])[0]
     assert scores["financial.pooled_budget"] > model_only["financial.pooled_budget"]
     assert hybrid.predict([""]) == [[]]
+    # A prerequisite the segment names only to deny it (the issue's sentence) loses the
+    # model's word evidence too: the words "pooled budget" alone gave it 0.84 before.
+    denied = hybrid.predict_proba([ISSUE_SENTENCE])[0]["financial.pooled_budget"]
+    assert denied < hybrid.threshold_for("financial.pooled_budget")
+    assert denied < hybrid.model_.predict_proba([ISSUE_SENTENCE])[0]["financial.pooled_budget"]
 
 
 def test_negation_after_a_match_denies_a_barrier_only_as_a_problem(tiny):

@@ -4,10 +4,11 @@ A trained model or hybrid coder is written, pickled, to the user's own cache fol
 (``$QUALCODE_CACHE_DIR``, else ``$XDG_CACHE_HOME/qualcode``, else ``~/.cache/qualcode``; the
 value ``off`` turns caching off), keyed by everything that decides the fit: the coder kind and
 its parameters, the codebook's hash, a digest of the training units (texts, codes, documents),
-and the versions of qualcode, scikit-learn and NumPy, and whether the sentence embedding is
-installed. Only files that qualcode wrote there itself are read: the folder is made private
-(0700), and a file is loaded only when it belongs to this user and nobody else may write it, and
-only from that folder, never from a project or a path someone passes in. A damaged file is
+a digest of the coders' source code, the versions of qualcode, scikit-learn and NumPy, and
+whether the sentence embedding is installed. Only files that qualcode wrote there itself are
+read: the folder is made private (0700), and a file is loaded only when it belongs to this user
+and nobody else may write it, and only from that folder, never from a project or a path someone
+passes in. A damaged file is
 dropped and the coder trained again.
 """
 
@@ -19,6 +20,7 @@ import os
 import pickle
 import stat
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +53,20 @@ def cache_key(kind: str, params: dict[str, Any], codebook_hash: str, units: Any)
         "codebook": codebook_hash,
         "units": digest.hexdigest(),
         "versions": [__version__, sklearn.__version__, numpy.__version__],
+        "source": _source_digest(),
         "minilm": minilm_available(),
     }
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _source_digest() -> str:
+    """A digest of the coders' own code, so that a changed coder is never loaded from a cache
+    written by the code before the change (within one version number, as in development)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _models(folder: Path) -> Path:

@@ -13,7 +13,7 @@ from qualcode.coding.base import Assignment, Evidence, segment_texts
 from qualcode.coding.concepts import concept_evidence
 from qualcode.coding.family import FamilyCoder
 from qualcode.coding.model import ModelCoder
-from qualcode.coding.rules import RuleCoder
+from qualcode.coding.rules import FLIP_CONFIDENCE, RuleCoder
 
 
 class HybridCoder(BaseEstimator):
@@ -140,6 +140,11 @@ class HybridCoder(BaseEstimator):
                 scores[code] = 1 - (1 - probs.get(code, 0.0)) * (1 - self.rule_weight * r)
             else:
                 scores[code] = r
+        # A code the segment mentions only as absent ("we talk about a pooled budget but what
+        # we actually have is two budgets") loses the model's word evidence for it too.
+        for code in getattr(rules, "denied", ()):
+            if code in scores:
+                scores[code] *= 1 - FLIP_CONFIDENCE
         return scores
 
     def predict_proba(self, texts: Sequence[Any]) -> list[dict[str, float]]:

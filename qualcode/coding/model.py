@@ -20,14 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from qualcode.codebook import Codebook
 from qualcode.coding.base import Assignment, Evidence, segment_texts
-
-NEGATORS = re.compile(
-    r"^(?:not|no|never|nobody|nothing|none|neither|nor|without|hardly|cannot|\w+n't)$"
-)
-# Negation scope for features ends at punctuation or at a word that opens a new clause.
-SCOPE_END = re.compile(r"^(?:[.,;:!?]|but|although|though|however|because|and|so|yet|whereas)$")
-NOT_NEGATING_AFTER = {"just", "only", "simply", "merely", "necessarily"}
-TOKEN = re.compile(r"\w+(?:'\w+)?|[.,;:!?]")
+from qualcode.coding.negation import mark_negation
 
 
 def word_vectorizer(*, min_df: int = 1, max_features: int | None = None) -> TfidfVectorizer:
@@ -41,30 +34,6 @@ def word_vectorizer(*, min_df: int = 1, max_features: int | None = None) -> Tfid
         min_df=min_df,
         max_features=max_features,
     )
-
-
-def mark_negation(text: str) -> str:
-    """Lower-case ``text`` and prefix words in a negation's scope with ``not_``.
-
-    "money was never the problem, it was the culture" ->
-    "money was never not_the not_problem , it was the culture": the classifier then learns
-    that a denied problem is not the same as a problem.
-    """
-    out: list[str] = []
-    negated = False
-    tokens = TOKEN.findall(text.lower())
-    for i, token in enumerate(tokens):
-        if SCOPE_END.match(token):
-            negated = False
-            out.append(token)
-            continue
-        if NEGATORS.match(token):
-            following = tokens[i + 1] if i + 1 < len(tokens) else ""
-            negated = following not in NOT_NEGATING_AFTER and not negated
-            out.append(token)
-            continue
-        out.append(f"not_{token}" if negated else token)
-    return " ".join(out)
 
 
 class ModelCoder(BaseEstimator):
