@@ -18,6 +18,7 @@ from qualcode.coding.project import (
     resolve_codebook,
     segment_view,
 )
+from qualcode.coding.review import readable_why
 
 
 @click.group("codings", context_settings=CONTEXT_SETTINGS)
@@ -138,4 +139,4 @@ def show(ctx, segment_id, width) -> None:
         )
         for e in coding["evidence"]:
             quote = seg["text"][e["start"] : e["end"]]
-            click.echo(f'    "{quote}": {e["why"]}')
+            click.echo(f'    "{quote}": {readable_why(e["why"])}')

@@ -21,6 +21,7 @@ from xml.etree import ElementTree as ET
 from qualcode import __version__
 from qualcode.agreement.coders import CoderCodings, resolve
 from qualcode.codebook import Codebook
+from qualcode.coding.review import readable_why
 from qualcode.errors import InputError
 from qualcode.interop.codes import QUALCODE_NS, code_guid, description
 from qualcode.interop.refi import CODEBOOK_NS, PROJECT_NS
@@ -266,7 +267,7 @@ def _evidence(
     for s in segments:
         for code, confidence, found in evidence.get(s["id"], []):
             quotes = "; ".join(
-                f"\u201c{s['text'][e['start'] : e['end']]}\u201d: {e['why']}"
+                f"\u201c{s['text'][e['start'] : e['end']]}\u201d: {readable_why(e['why'])}"
                 for e in json.loads(found)
             )
             out[(s["start"], code)] = f"{c.label}, confidence {confidence:.2f}. {quotes}".strip()
