@@ -221,7 +221,7 @@ def test_bad_requests_are_one_line_errors(coded, args, message):
 
 
 def test_human_against_machine(coded):
-    assert coded("code", "--coder", "rules").exit_code == 0
+    assert coded("code", "--kind", "rules").exit_code == 0
     result = coded("agree", "--coders", "gold,machine", "--codes", "financial", "--format", "json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)

@@ -22,7 +22,7 @@ def thousand(qc, tmp_path):
     folder = tmp_path / "corpus"
     folder.mkdir()
     (folder / "long.txt").write_text(LINE * 1000, encoding="utf-8")
-    assert qc("ingest", folder / "long.txt", "--site", "x").exit_code == 0
+    assert qc("ingest", folder / "long.txt", "--default-site", "x").exit_code == 0
     qc.line = lambda i: i * len(LINE)
     qc.tmp = tmp_path
     return qc

@@ -64,7 +64,7 @@ def test_one_bad_file_in_a_folder_writes_nothing(qc, good_copy, data):
     (good_copy / "zz-latin1.txt").write_bytes((data / "bad" / "latin1.txt").read_bytes())
     (good_copy / "manifest.yaml").unlink()
     before = qc.dump()
-    result = qc("ingest", good_copy, "--site", "Hollinsford")
+    result = qc("ingest", good_copy, "--default-site", "Hollinsford")
     assert result.exit_code == 1
     assert "zz-latin1.txt:3" in result.stderr
     assert qc.dump() == before

@@ -33,8 +33,8 @@ def _base(path: tuple[str, ...], tmp: Path) -> list[str]:
     return {
         ("ingest",): [str(DOCUMENT)],
         ("codebook", "validate"): [str(tmp / "book.yaml")],
-        ("code",): ["--coder", "rules"],
-        ("train",): ["--from", "alice", "--coder", "model"],
+        ("code",): ["--kind", "rules"],
+        ("train",): ["--from", "alice", "--kind", "model"],
         ("codings", "import"): [str(codings), "--coder", "bob"],
         ("codings", "show"): ["1"],
         ("documents", "show"): ["hollinsford/HOL-01.txt"],
@@ -44,7 +44,7 @@ def _base(path: tuple[str, ...], tmp: Path) -> list[str]:
         ("import",): [str(codings), "--coder", "carol"],
         ("export", "qdpx"): ["-o", str(tmp / "out.qdpx")],
         ("run",): [str(tmp / "no-corpus")],
-        ("report",): ["--out", str(tmp / "report")],
+        ("report",): ["--out-dir", str(tmp / "report")],
         ("codebook", "import"): [str(tmp / "missing.qdc")],
     }.get(path, [])
 
@@ -70,7 +70,7 @@ def ready(tmp_path_factory):
         "document,start,end,code\nhollinsford/HOL-01.txt,1038,2337,financial.budget_constraints\n"
     )
     assert qc("codings", "import", tmp / "alice.csv", "--coder", "alice").exit_code == 0
-    assert qc("code", "--coder", "rules").exit_code == 0
+    assert qc("code", "--kind", "rules").exit_code == 0
     shutil.copy(CORPUS.parent.parent / "codebooks" / "partnership-barriers.yaml", tmp / "book.yaml")
     return tmp
 
@@ -109,7 +109,7 @@ def test_a_locked_project_is_one_line_and_exit_3(ready, tmp_path, monkeypatch):
     holder = sqlite3.connect(project, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the project
     try:
-        result = CliRunner().invoke(cli, ["--project", str(project), "code", "--coder", "rules"])
+        result = CliRunner().invoke(cli, ["--project", str(project), "code", "--kind", "rules"])
     finally:
         holder.execute("ROLLBACK")
         holder.close()

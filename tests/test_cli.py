@@ -72,7 +72,7 @@ def test_project_option_from_environment(tmp_path, monkeypatch):
 
 def test_run_on_the_demo_corpus(tmp_path):
     out = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["run", str(CORPUS), "--out", str(out)])
+    result = CliRunner().invoke(cli, ["run", str(CORPUS), "--out-dir", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / "qualcode.db").exists()
     rows = {
@@ -95,14 +95,14 @@ def test_run_on_the_demo_corpus(tmp_path):
         assert report["n_segments"] == 413
         assert "Agreement audit" in (out / "agreement" / f"{name}.html").read_text()
     # a second run finds everything unchanged and writes nothing new
-    again = CliRunner().invoke(cli, ["run", str(CORPUS), "--out", str(out)])
+    again = CliRunner().invoke(cli, ["run", str(CORPUS), "--out-dir", str(out)])
     assert again.exit_code == 0
     assert "Ingested 0 file(s)" in again.output
 
 
 def test_run_refuses_a_file_as_corpus(tmp_path, data):
     result = CliRunner().invoke(
-        cli, ["run", str(data / "good" / "hol-interview.txt"), "--out", str(tmp_path / "o")]
+        cli, ["run", str(data / "good" / "hol-interview.txt"), "--out-dir", str(tmp_path / "o")]
     )
     assert result.exit_code == 2  # click: the argument must be a folder
 
@@ -112,7 +112,45 @@ def test_failed_run_leaves_no_project_behind(tmp_path, data):
     corpus.mkdir()
     (corpus / "a.txt").write_bytes((data / "bad" / "latin1.txt").read_bytes())
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["run", str(corpus), "--out", str(out)])
+    result = CliRunner().invoke(cli, ["run", str(corpus), "--out-dir", str(out)])
     assert result.exit_code == 1
     assert "a.txt:3" in result.stderr
     assert list(out.iterdir()) == []
+
+
+def test_old_option_spellings_still_work_with_a_warning(qc, data, tmp_path):
+    # Renamed in this release: the old spellings work for one more, each with a warning.
+    ingested = qc("ingest", data / "good" / "hol-interview.txt", "--site", "Hollinsford")
+    assert ingested.exit_code == 0, ingested.output
+    assert "--site is deprecated" in ingested.output
+    assert "use --default-site" in ingested.output
+    coded = qc("code", "--coder", "rules")
+    assert coded.exit_code == 0, coded.output
+    assert "--coder is deprecated" in coded.output
+    assert "use --kind" in coded.output
+    assert "rules coded" in coded.output
+    report = qc("report", "-o", tmp_path / "r", "--format", "docx")
+    assert report.exit_code == 0, report.output
+    assert "use --out-dir" in report.output
+    assert "--docx adds a Word version" in report.output
+    assert (tmp_path / "r" / "index.html").is_file()
+    assert (tmp_path / "r" / "report.docx").is_file()
+    themes = qc("themes", "--min-topic-size", "2")
+    assert "use `qualcode themes fit [OPTIONS]`" in themes.output
+    # a value that merely looks like an old option after `--` is left alone
+    from qualcode.cli._util import rename_args
+
+    assert rename_args(["--", "--coder"], {"--coder": "--kind"}) == ["--", "--coder"]
+
+
+def test_settings_are_explicit_and_shown(qc, data):
+    shown = qc("status")
+    assert "Codebook: Barriers to and prerequisites" in shown.output
+    assert "not yet set" in shown.output
+    assert qc("ingest", data / "good" / "hol-interview.txt", "--default-site", "H").exit_code == 0
+    assert qc("code", "--kind", "rules").exit_code == 0
+    assert "set for this project" in qc("settings", "show").output
+    refused = qc("settings", "training", "nobody")
+    assert refused.exit_code == 1
+    assert "no human coder 'nobody'" in refused.output
+    assert "shipped codebook's training codings" in qc("settings", "show").output

@@ -92,7 +92,7 @@ def test_bad_import_names_the_line_and_imports_nothing(demo, tmp_path, row, mess
 
 
 def test_code_with_rules_writes_a_run_with_evidence(demo):
-    result = demo("code", "--coder", "rules")
+    result = demo("code", "--kind", "rules")
     assert result.exit_code == 0, result.output
     assert "rules coded" in result.output
     with open_project(demo.project) as store:
@@ -115,7 +115,7 @@ def test_code_with_rules_writes_a_run_with_evidence(demo):
 
 
 def test_show_and_export(demo, tmp_path):
-    assert demo("code", "--coder", "rules").exit_code == 0
+    assert demo("code", "--kind", "rules").exit_code == 0
     exported = demo("codings", "export", "--format", "csv")
     rows = list(csv.reader(io.StringIO(exported.output)))
     assert tuple(rows[0]) == EXPORT_COLUMNS
@@ -142,11 +142,11 @@ def test_show_and_export(demo, tmp_path):
 def test_recoding_with_an_edited_codebook_keeps_old_runs(demo, tmp_path):
     from qualcode.codebook import default_codebook_path
 
-    assert demo("code", "--coder", "rules").exit_code == 0
+    assert demo("code", "--kind", "rules").exit_code == 0
     edited = tmp_path / "edited.yaml"
     text = default_codebook_path().read_text()
     edited.write_text(text.replace('version: "1.0.0"', 'version: "1.0.1"'))
-    assert demo("code", "--coder", "rules", "--codebook", edited).exit_code == 0
+    assert demo("code", "--kind", "rules", "--codebook", edited).exit_code == 0
     with open_project(demo.project) as store:
         books = store.execute("SELECT count(*) FROM codebooks").fetchone()[0]
         runs = store.execute("SELECT DISTINCT run_id FROM codings").fetchall()
@@ -172,7 +172,7 @@ def test_train_reports_cross_validated_scores(qc, tmp_path):
     ]
     path = _coding_csv(tmp_path, [(r["document"], r["start"], r["end"], r["code"]) for r in gold])
     assert qc("codings", "import", path, "--coder", "alice").exit_code == 0
-    result = qc("train", "--from", "alice", "--coder", "model", "--folds", "3")
+    result = qc("train", "--from", "alice", "--kind", "model", "--folds", "3")
     assert result.exit_code == 0, result.output
     assert "3-fold cross-validation grouped by document" in result.output
     assert "financial" in result.output
@@ -180,7 +180,7 @@ def test_train_reports_cross_validated_scores(qc, tmp_path):
     with open_project(qc.project) as store:
         levels = {r[0] for r in store.execute("SELECT DISTINCT level FROM evaluations")}
     assert levels == {"code", "family", "overall"}
-    coded = qc("code", "--coder", "model")
+    coded = qc("code", "--kind", "model")
     assert "Trained on coder alice in the project." in coded.output
     # the shipped coder's measured figures are not claimed for a project's own coder
     assert "expected kappa" not in coded.output
@@ -195,6 +195,6 @@ def test_train_reports_cross_validated_scores(qc, tmp_path):
     page = qc("agree", "--coders", "alice,model", "--format", "html").output
     assert '<p class="meta in-sample">In-sample: model' in page
     # A rule run trained on nothing is never in-sample.
-    assert qc("code", "--coder", "rules").exit_code == 0
+    assert qc("code", "--kind", "rules").exit_code == 0
     rules = json.loads(qc("agree", "--coders", "alice,rules", "--format", "json").output)
     assert rules["in_sample"] == []

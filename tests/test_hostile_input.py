@@ -39,7 +39,7 @@ def test_lines_that_begin_with_long_runs_of_spaces_segment_at_once(qc, tmp_path)
         " " * 40 + "we met every month and nothing moved\n"
     ) * 30 + "Interviewer: why?\nP1: money\n"
     (tmp_path / "spaces.txt").write_text(text, encoding="utf-8")
-    result = qc("ingest", tmp_path / "spaces.txt", "--site", "x")
+    result = qc("ingest", tmp_path / "spaces.txt", "--default-site", "x")
     assert result.exit_code == 0, result.output
     segments, _ = segment_text(text)
     assert segments[0].text.startswith("we met every month")
@@ -145,7 +145,7 @@ def test_a_link_out_of_the_corpus_folder_is_not_followed(qc, tmp_path):
     corpus.mkdir()
     (corpus / "a.txt").write_text("Interviewer: hi\nP1: hello there\n", encoding="utf-8")
     (corpus / "leak.txt").symlink_to(secret / "diary.txt")
-    result = qc("ingest", corpus, "--site", "x")
+    result = qc("ingest", corpus, "--default-site", "x")
     assert result.exit_code == 0, result.output
     assert "a link to a file outside the folder" in result.output
     assert "secret words" not in qc.dump()
@@ -192,8 +192,8 @@ def test_csv_exports_never_carry_a_live_formula(qc, tmp_path):
         "@SUM(A1) trust between the council and the NHS trust was low",
     ]
     doc.write_text("".join(f"Interviewer: and?\nP1: {t}\n" for t in turns), encoding="utf-8")
-    assert qc("ingest", doc, "--site", "x").exit_code == 0
-    assert qc("code", "--coder", "rules").exit_code == 0
+    assert qc("ingest", doc, "--default-site", "x").exit_code == 0
+    assert qc("code", "--kind", "rules").exit_code == 0
     exported = qc("codings", "export", "--format", "csv").output
     cells = [c for row in csv.reader(io.StringIO(exported)) for c in row]
     assert any(c.startswith("'=HYPERLINK") for c in cells)
@@ -216,7 +216,7 @@ def test_withdrawal_reaches_every_output(tmp_path):
     shutil.copytree(CORPUS, corpus)
     out = tmp_path / "out"
     runner = CliRunner()
-    assert runner.invoke(cli, ["run", str(corpus), "--out", str(out)]).exit_code == 0
+    assert runner.invoke(cli, ["run", str(corpus), "--out-dir", str(out)]).exit_code == 0
     project = out / "qualcode.db"
     own = tmp_path / "mine.csv"
     assert (
@@ -264,7 +264,7 @@ def test_encodings_are_read_or_refused_in_one_line(qc, tmp_path, encode, outcome
     path = tmp_path / "t.txt"
     path.write_bytes(encode(TEXT))
     before = qc.dump()
-    result = qc("ingest", path, "--site", "x")
+    result = qc("ingest", path, "--default-site", "x")
     if outcome == "ok":
         assert result.exit_code == 0, result.output
         assert "café money" in qc.dump()
@@ -281,7 +281,7 @@ def test_a_huge_single_line_is_refused_with_the_limit(qc, tmp_path, monkeypatch)
     monkeypatch.setenv("QUALCODE_MAX_LINE_CHARS", "50000")
     path = tmp_path / "one-line.txt"
     path.write_text("P1: " + "word " * 12_000, encoding="utf-8")
-    result = qc("ingest", path, "--site", "x")
+    result = qc("ingest", path, "--default-site", "x")
     assert result.exit_code == 1
     assert (
         "one-line.txt:1: 60004 characters on one line: more than the limit of 50000"
@@ -289,7 +289,7 @@ def test_a_huge_single_line_is_refused_with_the_limit(qc, tmp_path, monkeypatch)
     )
     assert "QUALCODE_MAX_LINE_CHARS" in result.output
     monkeypatch.setenv("QUALCODE_MAX_FILE_BYTES", "1000")
-    result = qc("ingest", path, "--site", "x")
+    result = qc("ingest", path, "--default-site", "x")
     assert "bytes in one file: more than the limit of 1000" in result.output
 
 
@@ -300,7 +300,7 @@ def test_a_docx_zip_bomb_is_refused_before_unpacking(qc, tmp_path):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("word/document.xml", b"\0" * (20 << 20))
-    result = qc("ingest", path, "--site", "x")
+    result = qc("ingest", path, "--default-site", "x")
     assert result.exit_code == 1
     assert "bomb.docx: refused: member 'word/document.xml':" in result.output
     assert "zip bomb" in result.output
@@ -313,7 +313,7 @@ def test_many_tiny_files_ingest(qc, tmp_path):
     folder.mkdir()
     for i in range(2000):
         (folder / f"r{i:05d}.txt").write_text(f"Interviewer: and?\nP{i}: answer {i}\n")
-    result = qc("ingest", folder, "--site", "x")
+    result = qc("ingest", folder, "--default-site", "x")
     assert result.exit_code == 0, result.output
     assert "2000 documents" in result.output
 
@@ -322,6 +322,6 @@ def test_a_file_of_interviewer_turns_only_is_warned_about(qc, tmp_path):
     # Found by a first-time user: the answer after a one-off label was swallowed silently.
     path = tmp_path / "one.txt"
     path.write_text("Interviewer: Tell me.\nManager: funding was cut.\n", encoding="utf-8")
-    result = qc("ingest", path, "--site", "x")
+    result = qc("ingest", path, "--default-site", "x")
     assert result.exit_code == 0
     assert "every turn is an interviewer's, so nothing in it will be coded" in result.output

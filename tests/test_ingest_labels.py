@@ -31,7 +31,7 @@ def test_a_once_only_label_after_a_blank_line_answers_the_interviewer(data):
 
 
 def test_the_answer_is_ingested_and_not_warned_about(qc, data):
-    result = qc("ingest", data / "labels" / "one-off-answer.txt", "--site", "Hollinsford")
+    result = qc("ingest", data / "labels" / "one-off-answer.txt", "--default-site", "Hollinsford")
     assert result.exit_code == 0, result.output
     assert SWALLOWED not in result.output
     status = qc("status")
@@ -63,6 +63,6 @@ def test_notes_and_probes_inside_turns_are_not_speakers(data):
 def test_without_a_blank_line_the_label_is_still_not_taken_but_warned(qc, data):
     path = data / "labels" / "one-off-no-blank.txt"
     assert turns(read(path)) == [("Interviewer", True)]
-    result = qc("ingest", path, "--site", "Hollinsford")
+    result = qc("ingest", path, "--default-site", "Hollinsford")
     assert result.exit_code == 0, result.output
     assert SWALLOWED in result.output

@@ -139,21 +139,22 @@ def test_folder_walk_skips_readme_like_files(qc, tmp_path):
     _write(tmp_path / "a.txt", "Interviewer: Hi\nP1: Yes.\n")
     _write(tmp_path / "README-sites.md", "Notes for the team.\n")
     _write(tmp_path / "CHANGELOG.txt", "v2: added site B.\n")
-    assert qc("ingest", tmp_path, "--site", "X").exit_code == 0
+    assert qc("ingest", tmp_path, "--default-site", "X").exit_code == 0
     assert set(_docs(qc.project)) == {"a.txt"}
 
 
 def test_copy_of_an_ingested_file_is_skipped_with_a_reason(qc, tmp_path):
     _write(tmp_path / "one" / "a.txt", "Interviewer: Hi\nP1: Yes.\n")
     _write(tmp_path / "two" / "b.txt", "Interviewer: Hi\nP1: Yes.\n")
-    assert qc("ingest", tmp_path / "one", "--site", "X").exit_code == 0
-    result = qc("ingest", tmp_path / "two", "--site", "X")
+    assert qc("ingest", tmp_path / "one", "--default-site", "X").exit_code == 0
+    result = qc("ingest", tmp_path / "two", "--default-site", "X")
     assert "Skipped: b.txt: same content as a.txt, already ingested" in result.stderr
 
 
 def test_run_refuses_the_project_option(tmp_path, data):
     result = CliRunner().invoke(
-        cli, ["-p", str(tmp_path / "x.db"), "run", str(data / "good"), "--out", str(tmp_path / "o")]
+        cli,
+        ["-p", str(tmp_path / "x.db"), "run", str(data / "good"), "--out-dir", str(tmp_path / "o")],
     )
     assert result.exit_code == 2
     assert "use --out-dir, not --project" in result.output

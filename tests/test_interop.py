@@ -211,11 +211,11 @@ def test_a_truncated_archive_is_refused(qc, tmp_path):
 @pytest.fixture
 def coded_project(qc, tmp_path):
     for name in DOCUMENTS:
-        assert qc("ingest", CORPUS / name, "--site", name.split("/")[0]).exit_code == 0
+        assert qc("ingest", CORPUS / name, "--default-site", name.split("/")[0]).exit_code == 0
     for coder in ("coder-a", "coder-b"):
         path, _ = _subset(tmp_path, coder)
         assert qc("codings", "import", path, "--coder", coder).exit_code == 0
-    assert qc("code", "--coder", "rules").exit_code == 0
+    assert qc("code", "--kind", "rules").exit_code == 0
     return qc
 
 

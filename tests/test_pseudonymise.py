@@ -42,8 +42,8 @@ def _segments(project):
 
 def test_identifiers_are_replaced_and_offsets_follow(qc, tmp_path):
     path = _planted(tmp_path)
-    assert qc("ingest", path, "--site", "Hollinsford").exit_code == 0
-    assert qc("code", "--coder", "rules").exit_code == 0
+    assert qc("ingest", path, "--default-site", "Hollinsford").exit_code == 0
+    assert qc("code", "--kind", "rules").exit_code == 0
     with open_project(qc.project) as store:
         span_texts = [
             r[0][r[1] : r[2]]
@@ -100,7 +100,7 @@ def test_identifiers_are_replaced_and_offsets_follow(qc, tmp_path):
     assert sorted(after) == sorted(span_texts)  # untouched turns read exactly as before
     assert sorted(evidence_after) == sorted(evidence_before)
     out = tmp_path / "report"
-    assert qc("report", "--out", out).exit_code == 0
+    assert qc("report", "--out-dir", out).exit_code == 0
     shown = "\n".join(p.read_text(encoding="utf-8") for p in out.glob("*.*") if p.suffix != ".docx")
     assert "Smithson" not in shown
 

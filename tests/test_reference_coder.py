@@ -98,9 +98,9 @@ def test_an_adjudicated_coder_is_preferred(three, tmp_path):
 
 
 def test_in_sample_only_for_the_coder_the_machine_trained_on(three):
-    result = three("train", "--from", "ana", "--coder", "model", "--folds", "2")
+    result = three("train", "--from", "ana", "--kind", "model", "--folds", "2")
     assert result.exit_code == 0, result.output
-    assert three("code", "--coder", "model").exit_code == 0
+    assert three("code", "--kind", "model").exit_code == 0
     on_ana = json.loads(three("agree", "--coders", "ana,model", "--format", "json").output)
     [entry] = on_ana["in_sample"]
     assert entry["same_coder"] == ["ana"]
@@ -123,7 +123,7 @@ def test_in_sample_only_for_the_coder_the_machine_trained_on(three):
 
 
 def test_report_option_names_the_reference(three, tmp_path):
-    assert three("code", "--coder", "rules").exit_code == 0
+    assert three("code", "--kind", "rules").exit_code == 0
     bad = three("report", "--out-dir", tmp_path / "r", "--reference-coder", "nobody")
     assert bad.exit_code == 1
     assert "--reference-coder" in bad.output

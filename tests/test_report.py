@@ -169,7 +169,7 @@ def test_transcript_markup_is_escaped(qc, tmp_path):
         encoding="utf-8",
     )
     assert qc("ingest", doc).exit_code == 0
-    assert qc("code", "--coder", "rules").exit_code == 0
+    assert qc("code", "--kind", "rules").exit_code == 0
     result = qc("report", "--out-dir", tmp_path / "r")
     assert result.exit_code == 0, result.output
     html = (tmp_path / "r" / "index.html").read_text()

@@ -14,7 +14,7 @@ from tests.conftest import CORPUS
 @pytest.fixture
 def suggested(qc):
     assert qc("ingest", CORPUS / "hollinsford" / "HOL-01.txt").exit_code == 0
-    assert qc("code", "--coder", "rules").exit_code == 0
+    assert qc("code", "--kind", "rules").exit_code == 0
     return qc
 
 

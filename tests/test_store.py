@@ -243,11 +243,11 @@ def test_status_counts_a_machine_coders_latest_run_only(qc):
     from tests.conftest import CORPUS
 
     assert qc("ingest", CORPUS / "hollinsford" / "HOL-01.txt").exit_code == 0
-    assert qc("code", "--coder", "rules").exit_code == 0
+    assert qc("code", "--kind", "rules").exit_code == 0
 
     def site_row():
         return next(line for line in qc("status").output.splitlines() if "Hollinsford" in line)
 
     once = site_row()
-    assert qc("code", "--coder", "rules").exit_code == 0
+    assert qc("code", "--kind", "rules").exit_code == 0
     assert site_row() == once  # found: a second run doubled the count
