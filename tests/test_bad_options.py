@@ -21,7 +21,9 @@ DOCUMENT = CORPUS / "hollinsford" / "HOL-01.txt"
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         if isinstance(command, click.Group):
             yield from _commands(command, (*prefix, name))
         yield (*prefix, name), command
@@ -89,7 +91,7 @@ def test_bad_option_values_never_give_a_traceback(ready, tmp_path, path, option)
     shutil.copy(ready / "project.db", project)
     command = cli
     for name in path:
-        command = command.commands[name]
+        command = command.get_command(click.Context(command), name)
     param = next(p for p in command.params if isinstance(p, click.Option) and p.opts[0] == option)
     for value in _bad_values(param, tmp_path):
         args = ["--project", str(project), *path, *_base(path, ready), option, value]

@@ -11,11 +11,25 @@ Each follows the scikit-learn estimator shape (parameters in ``__init__``, ``fit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from qualcode.coding.base import Assignment, Evidence
-from qualcode.coding.hybrid import HybridCoder
-from qualcode.coding.model import ModelCoder
-from qualcode.coding.rules import RuleCoder
+
+# The coders load scikit-learn and spaCy: imported when first asked for, so that commands that
+# never code (status, agree, report) start without them.
+_LAZY = {
+    "HybridCoder": "qualcode.coding.hybrid",
+    "ModelCoder": "qualcode.coding.model",
+    "RuleCoder": "qualcode.coding.rules",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def code_texts(

@@ -7,17 +7,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qualcode.codebook import Codebook, default_codebook_path, load_codebook, store_codebook
 from qualcode.codebook.load import shipped_codebook_hash
 from qualcode.codebook.store import code_ids, load_stored_codebook
 from qualcode.coding import cache
-from qualcode.coding.evaluate import Score, score_all
 from qualcode.coding.expected import Expected, expected_for
-from qualcode.coding.hybrid import HybridCoder
-from qualcode.coding.model import ModelCoder
-from qualcode.coding.rules import RuleCoder
 from qualcode.coding.spans import DocumentCodings, insert_spans, respondent_segments_of
 from qualcode.coding.training import Units, default_units, read_coding_rows, units_from_store
 from qualcode.errors import InputError, QualcodeError, UnknownCodeError
@@ -25,6 +21,9 @@ from qualcode.store import Store
 from qualcode.store import queries as q
 from qualcode.store.db import exclusive
 from qualcode.textio import csv_text, merge_spans
+
+if TYPE_CHECKING:
+    from qualcode.coding.evaluate import Score
 
 MACHINE_CODERS = ("rules", "model", "hybrid")
 
@@ -98,6 +97,11 @@ def coder_id(store: Store, name: str, kind: str) -> int:
 
 
 def make_coder(kind: str, codebook: Codebook, **params: Any):
+    # imported here: scikit-learn and spaCy load only for commands that code
+    from qualcode.coding.hybrid import HybridCoder
+    from qualcode.coding.model import ModelCoder
+    from qualcode.coding.rules import RuleCoder
+
     if kind == "rules":
         return RuleCoder(codebook, spacy_model=params.get("spacy_model"))
     if kind == "model":
@@ -181,6 +185,8 @@ def train(
         raise QualcodeError(f"coder {source!r} has examined no respondent segments")
     codes = [c.id for c in codebook.codable]
     predicted, _ = cross_validate(kind, codebook, units, folds=folds)
+    from qualcode.coding.evaluate import score_all
+
     scores = score_all(units.labels, predicted, codes)
     final = make_coder(kind, codebook).fit(units.texts, units.labels, groups=units.groups)
     evaluation = Evaluation(
@@ -301,7 +307,7 @@ def trained_coder(
             progress("loaded from the cache of trained coders", 1, 1)
         return coder
     coder = make_coder(kind, codebook, **params)
-    if isinstance(coder, HybridCoder):
+    if kind == "hybrid":
         coder.fit(units.texts, units.labels, groups=units.groups, progress=progress)
     else:
         coder.fit(units.texts, units.labels, groups=units.groups)
