@@ -308,9 +308,12 @@ def _docx_rest(doc, data: ReportData, themes: list[dict[str, Any]]) -> None:
     doc.add_heading("Themes", 1)
     for m in themes:
         for t in m["topics"]:
-            flag = " (emergent)" if t["emergent"] else ""
+            flag = " (emergent-theme candidate)" if t["emergent"] else ""
+            reason = f" {t['reason']}" if t.get("reason") else ""
             doc.add_paragraph(
-                f"Topic {t['topic']}{flag}: " + ", ".join(w for w, _ in t["keywords"][:8])
+                f"Topic {t['topic']}, {t['label']}{flag}: "
+                + ", ".join(w for w, _ in t["keywords"][:8])
+                + reason
             )
     doc.add_heading("Quotes", 1)
     for (code, site), quotes in sorted(data.quotes.items()):
