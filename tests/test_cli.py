@@ -156,3 +156,16 @@ def test_settings_are_explicit_and_shown(qc, data):
     assert refused.exit_code == 1
     assert "no human coder 'nobody'" in refused.output
     assert "shipped codebook's training codings" in qc("settings", "show").output
+
+
+@pytest.mark.parametrize("path", [p for p in ALL_COMMANDS if p], ids=" ".join)
+def test_every_option_has_help(path):
+    command = cli
+    for name in path:
+        command = command.get_command(click.Context(command), name)
+    missing = [
+        p.opts[0]
+        for p in command.params
+        if isinstance(p, click.Option) and not p.hidden and not (p.help or "").strip()
+    ]
+    assert not missing, f"qualcode {' '.join(path)}: options without help: {missing}"

@@ -82,6 +82,8 @@ CSV_COLUMNS = (
     type=click.Choice(["table", "json", "csv", "html"]),
     default="table",
     show_default=True,
+    help="table: on the terminal; json: every figure; csv: one row per code; html: an audit "
+    "page with disagreements.",
 )
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."

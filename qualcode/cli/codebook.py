@@ -66,7 +66,12 @@ def show(file: str | None) -> None:
 @command.command("export")
 @codebook_file
 @click.option(
-    "--format", "fmt", type=click.Choice(["md", "csv", "qdc"]), default="md", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "csv", "qdc"]),
+    default="md",
+    show_default=True,
+    help="md: a methods appendix; csv: one row per code; qdc: REFI-QDA codebook for other tools.",
 )
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."

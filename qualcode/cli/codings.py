@@ -62,7 +62,12 @@ def import_command(ctx, file, coder, codebook) -> None:
 
 @command.command("export")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default="csv",
+    show_default=True,
+    help="csv: one row per coding; jsonl: one JSON object per line, with the evidence.",
 )
 @click.option("--coder", help="Only this coder (default: every coder).")
 @click.option("--all-runs", is_flag=True, help="Every run of machine coders, not only the latest.")
@@ -100,7 +105,13 @@ def export(ctx, fmt, coder, all_runs, output) -> None:
 
 @command.command("show")
 @click.argument("segment_id", type=int)
-@click.option("--width", type=click.IntRange(20, 1000), default=100, show_default=True)
+@click.option(
+    "--width",
+    type=click.IntRange(20, 1000),
+    default=100,
+    show_default=True,
+    help="Wrap the segment's text at this width.",
+)
 @click.pass_context
 def show(ctx, segment_id, width) -> None:
     """Print a segment with its evidence highlighted, and each coder's codes and reasons.

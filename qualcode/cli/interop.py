@@ -166,7 +166,13 @@ def export_command() -> None:
 
 
 @export_command.command("qdpx")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The .qdpx file to write.",
+)
 @click.option(
     "--coder",
     "coders",

@@ -13,7 +13,13 @@ from qualcode.store.maintenance import backup, check
 
 
 @click.command("backup", context_settings=CONTEXT_SETTINGS)
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The copy to write (never overwritten).",
+)
 @click.pass_context
 def backup_command(ctx, output) -> None:
     """Copy the project safely, even while another command is using it.

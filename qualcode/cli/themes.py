@@ -237,7 +237,12 @@ def suggest_codes(ctx, output, run_id) -> None:
 
 @command.command("export")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="csv: one row per topic; json: topics with their keywords, quotes and spread.",
 )
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."

@@ -38,7 +38,13 @@ def evaluation_table(evaluation: Evaluation, level: str) -> str:
     show_default=True,
     help="Which coder to evaluate.",
 )
-@click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20))
+@click.option(
+    "--folds",
+    default=5,
+    show_default=True,
+    type=click.IntRange(2, 20),
+    help="Cross-validation folds, grouped by document.",
+)
 @click.option(
     "--codebook",
     type=click.Path(dir_okay=False),
