@@ -198,3 +198,32 @@ def test_train_reports_cross_validated_scores(qc, tmp_path):
     assert qc("code", "--kind", "rules").exit_code == 0
     rules = json.loads(qc("agree", "--coders", "alice,rules", "--format", "json").output)
     assert rules["in_sample"] == []
+
+
+def test_codings_export_filters_by_site(qc, data, tmp_path):
+    assert (
+        qc("ingest", data / "good" / "hol-interview.txt", "--default-site", "Hollinsford").exit_code
+        == 0
+    )
+    assert (
+        qc("ingest", CORPUS / "saltmere" / "SAL-01.txt", "--default-site", "Saltmere").exit_code
+        == 0
+    )
+    assert qc("code", "--kind", "rules").exit_code == 0
+
+    def rows(*site):
+        return list(csv.DictReader(io.StringIO(qc("codings", "export", *site).output)))
+
+    everything, hollinsford, saltmere = (
+        rows(),
+        rows("--site", "Hollinsford"),
+        rows("--site", "Saltmere"),
+    )
+    assert hollinsford
+    assert saltmere
+    assert {r["site"] for r in hollinsford} == {"Hollinsford"}
+    assert {r["site"] for r in saltmere} == {"Saltmere"}
+    assert len(hollinsford) + len(saltmere) == len(everything)
+    missing = qc("codings", "export", "--site", "Atlantis")
+    assert missing.exit_code == 1
+    assert "no site 'Atlantis' in the project (sites: Hollinsford, Saltmere)" in missing.output

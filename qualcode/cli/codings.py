@@ -19,6 +19,7 @@ from qualcode.coding.project import (
     segment_view,
 )
 from qualcode.coding.review import readable_why
+from qualcode.errors import InputError
 
 
 @click.group("codings", context_settings=CONTEXT_SETTINGS)
@@ -70,12 +71,13 @@ def import_command(ctx, file, coder, codebook) -> None:
     help="csv: one row per coding; jsonl: one JSON object per line, with the evidence.",
 )
 @click.option("--coder", help="Only this coder (default: every coder).")
+@click.option("--site", help="Only this site's segments.")
 @click.option("--all-runs", is_flag=True, help="Every run of machine coders, not only the latest.")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write here (default: stdout)."
 )
 @click.pass_context
-def export(ctx, fmt, coder, all_runs, output) -> None:
+def export(ctx, fmt, coder, site, all_runs, output) -> None:
     """Export codings, one row per coding, with the segment and its context.
 
     Columns: document, site, participant, stakeholder_group, segment_id, start, end, speaker,
@@ -86,9 +88,18 @@ def export(ctx, fmt, coder, all_runs, output) -> None:
     Example:
       qualcode codings export --format csv -o codings.csv
       qualcode codings export --format jsonl --coder hybrid -o hybrid.jsonl
+      qualcode codings export --site Saltmere -o saltmere.csv
     """
     with project(ctx) as store, error_boundary():
         rows = export_rows(store, coder=coder, all_runs=all_runs)
+        if site is not None:
+            sites = {r[0] for r in store.execute("SELECT DISTINCT site FROM documents")}
+            if site not in sites:
+                listed = ", ".join(sorted(str(s) for s in sites)) or "none"
+                raise InputError(
+                    None, f"no site {site!r} in the project (sites: {listed})", field="--site"
+                )
+            rows = [r for r in rows if r["site"] == site]
     if fmt == "csv":
         text = codings_csv(rows)
     else:
