@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CORPUS, Qualcode
+from tests.test_report import SECTIONS
 
 NARROW, WIDE = 420, 1400  # a phone held upright, a laptop
 
@@ -201,19 +202,6 @@ class Page:
         return path
 
 
-SECTIONS = (
-    "glance",
-    "overview",
-    "matrix",
-    "side-by-side",
-    "scorecard",
-    "breakdown",
-    "themes",
-    "cooccurrence",
-    "agreement",
-    "quotes",
-    "method",
-)
 # A4 less the report's @page margins (12 mm each side, 14 mm top and bottom), at 96 px an inch
 PRINT_WIDTH = round((210 - 24) / 25.4 * 96)
 PRINT_HEIGHT = round((297 - 28) / 25.4 * 96)

@@ -95,6 +95,14 @@ def write_output(
                 q.record_outputs(store, [target], what)
 
 
+reference_coder_option = click.option(
+    "--reference-coder",
+    metavar="NAME",
+    help="The human coder the machine is audited against (default: the manifest's "
+    "reference_coder, else gold, consensus or adjudicated, else the human coder who examined "
+    "the most segments).",
+)
+
 width_option = click.option(
     "--width",
     type=click.IntRange(20, 1000),

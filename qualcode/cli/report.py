@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, project, renamed
+from qualcode.cli._util import (
+    CONTEXT_SETTINGS,
+    error_boundary,
+    project,
+    reference_coder_option,
+    renamed,
+)
 from qualcode.pipeline import make_report
 
 # -o was a folder here, but -o/--output is a file everywhere else.
@@ -41,13 +47,7 @@ def _old_format(ctx: click.Context, param: click.Parameter, value: tuple[str, ..
     help="Whose codes the report shows (default: the adjudicated human coder, gold, if it "
     "coded every segment, else the latest machine run): a coder, machine, or run:N.",
 )
-@click.option(
-    "--reference-coder",
-    metavar="NAME",
-    help="The human coder the machine is audited against (default: the manifest's "
-    "reference_coder, else gold, consensus or adjudicated, else the human coder who examined "
-    "the most segments).",
-)
+@reference_coder_option
 @click.option("--docx", is_flag=True, help="Write a Word version beside the HTML.")
 @click.option(
     "--format",

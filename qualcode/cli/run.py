@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from qualcode.agreement import in_sample_text, kappa_name
-from qualcode.cli._util import error_boundary, progress_bar, renamed
+from qualcode.cli._util import error_boundary, progress_bar, reference_coder_option, renamed
 from qualcode.cli.ingest import print_report
 from qualcode.cli.status import site_table
 from qualcode.pipeline import Agreement, run
@@ -23,13 +23,7 @@ from qualcode.themes import results as theme_results
     help="Folder for the project store and outputs.",
 )
 @click.option("--replace", is_flag=True, help="Re-ingest changed files, dropping their codings.")
-@click.option(
-    "--reference-coder",
-    metavar="NAME",
-    help="The human coder the machine is audited against (default: the manifest's "
-    "reference_coder, else gold, consensus or adjudicated, else the human coder who examined "
-    "the most segments).",
-)
+@reference_coder_option
 @click.pass_context
 def command(
     ctx: click.Context, corpus: str, out: str, replace: bool, reference_coder: str | None
