@@ -117,7 +117,7 @@ def agreement_summary(agreement: Agreement) -> str:
     ]
     lines += [f"  ({line})" for line in in_sample_text(r["in_sample"])]
     if agreement.note:
-        lines.append(f"  ({agreement.note})")
+        lines.append(f"  {agreement.note}")
     lines.append(f"  audit: {agreement.html}")
     return "\n".join(lines)
 
