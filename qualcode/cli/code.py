@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import click
 
 from qualcode.cli._util import error_boundary, progress_bar, project, renamed
@@ -29,8 +31,15 @@ from qualcode.coding.project import MACHINE_CODERS, code_project, resolve_codebo
     help="One confidence threshold for every code instead of the tuned per-code ones.",
 )
 @click.option("--spacy-model", help="An installed spaCy pipeline for the rules (never downloaded).")
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Code in batches on a Dask cluster: its scheduler's address (tcp://HOST:8786), or "
+    "local:N for N worker processes on this machine. Needs `pip install 'qualcode[dask]'` "
+    "here and on the workers; the codings are the same as without it.",
+)
 @click.pass_context
-def command(ctx, kind, codebook, site, threshold, spacy_model) -> None:
+def command(ctx, kind, codebook, site, threshold, spacy_model, scheduler) -> None:
     """Code every respondent segment with a machine coder, as a new run.
 
     The model and hybrid coders train first (deterministic) on the project's training source
@@ -46,9 +55,16 @@ def command(ctx, kind, codebook, site, threshold, spacy_model) -> None:
       qualcode code
       qualcode code --kind rules --site Saltmere
       qualcode code --kind model --threshold 0.6
+      qualcode code --scheduler tcp://10.0.0.5:8786
+      qualcode code --scheduler local:4
     """
-    with project(ctx) as store, error_boundary():
+    with project(ctx) as store, error_boundary(), ExitStack() as stack:
         book = resolve_codebook(store, codebook)
+        predict = None
+        if scheduler:  # Dask is imported only here
+            from qualcode.coding.distributed import dask_runner
+
+            predict = stack.enter_context(dask_runner(scheduler))
         with (
             progress_bar("Training", unit="step") as train_step,
             progress_bar("Coding", unit="segment") as step,
@@ -62,6 +78,7 @@ def command(ctx, kind, codebook, site, threshold, spacy_model) -> None:
                 spacy_model=spacy_model,
                 progress=lambda done, total: step("", total, done),
                 training_progress=lambda what, done, total: train_step(what, total, done),
+                predict=predict,
             )
     for warning in report.warnings:
         click.echo(f"Warning: {warning}.", err=True)

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 MACHINE_CODERS = ("rules", "model", "hybrid")
 
+# Runs a fitted coder over texts in place of its own predict: (coder, texts, progress).
+Predict = Callable[[Any, list[str], Callable[[int], None]], list[Any]]
+
 
 def resolve_codebook(store: Store, path: str | Path | None = None) -> Codebook:
     """The codebook a command uses: the file given (for that command only), else the project's
@@ -271,11 +274,14 @@ def code_project(
     spacy_model: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     training_progress: Callable[[str, int, int], None] | None = None,
+    predict: Predict | None = None,
 ) -> CodeReport:
     """Code every respondent segment (of one site) with a machine coder; one new run.
 
     Earlier runs, and codings made with earlier codebooks, are kept for audit. A second
-    ``code`` on the same project while this one works is refused (``exclusive``).
+    ``code`` on the same project while this one works is refused (``exclusive``). ``predict``
+    ``(coder, texts, progress)`` runs the fitted coder in place of ``coder.predict`` (the Dask
+    runner of ``qualcode.coding.distributed``); this process writes what it returns.
     """
     with exclusive(store, "coding"):
         return _code_project(
@@ -287,6 +293,7 @@ def code_project(
             spacy_model=spacy_model,
             progress=progress,
             training_progress=training_progress,
+            predict=predict,
         )
 
 
@@ -326,6 +333,7 @@ def _code_project(
     spacy_model: str | None,
     progress: Callable[[int, int], None] | None,
     training_progress: Callable[[str, int, int], None] | None = None,
+    predict: Predict | None = None,
 ) -> CodeReport:
     segments = respondent_segments(store, site)
     if not segments:
@@ -357,7 +365,8 @@ def _code_project(
         if progress:
             progress(done, len(segments))
 
-    results = coder.predict([s["text"] for s in segments], progress=step)
+    texts = [s["text"] for s in segments]
+    results = predict(coder, texts, step) if predict else coder.predict(texts, progress=step)
     codebook_id = store_codebook(store, codebook)
     ids = code_ids(store, codebook_id)
     params = {k: v for k, v in coder.get_params().items() if k != "codebook"}

@@ -1,0 +1,206 @@
+"""Coding on a Dask cluster: ``qualcode code --scheduler ADDRESS``.
+
+The coder is fitted once, in the process that owns the project, and scattered to every worker
+once; batches of segment texts go out as tasks, and each comes back as the batch's Assignments.
+Workers never see the project file: the calling process assembles the batches in segment order
+and writes them, in one transaction, exactly as a local run does, so the stored codings are the
+same. A batch whose worker dies is run again elsewhere by Dask's scheduler (it keeps a task's
+result until this process has taken it), and each batch's result is kept once, by its position,
+so nothing is lost or written twice.
+
+Dask (``pip install 'qualcode[dask]'``) is imported only here and only when a scheduler is
+given; without ``--scheduler`` nothing in this module runs.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
+from typing import Any
+
+from qualcode.coding.base import Assignment
+from qualcode.errors import QualcodeError
+
+CONNECT_TIMEOUT_S = 10.0  # to reach the scheduler, and for it to have a worker
+BATCHES_PER_THREAD = 4  # several batches per worker thread, so a slow one does not stall the run
+MIN_BATCH = 16
+MAX_BATCH = 512  # the coders' own chunk size
+IN_FLIGHT_PER_THREAD = 2  # batches submitted ahead of the results taken back
+RETRIES = 2  # a batch that raises is tried again; one whose worker died is rescheduled anyway
+
+
+class _Portable:
+    """A fitted coder as it travels to a worker. The model and hybrid coders pickle (without
+    their spaCy pipeline, rebuilt on arrival; see ``HybridCoder.__getstate__``). The rule coder's
+    spaCy pipeline does not pickle, and fitting it only compiles the codebook's patterns, so it
+    travels unfitted, with its parameters, and is fitted once on arrival."""
+
+    def __init__(self, coder: Any) -> None:
+        self.coder = coder
+
+    def __getstate__(self) -> dict[str, Any]:
+        from sklearn.base import clone
+
+        from qualcode.coding.rules import RuleCoder
+
+        if isinstance(self.coder, RuleCoder):
+            return {"rules": clone(self.coder)}
+        return {"coder": self.coder}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.coder = state["rules"].fit() if "rules" in state else state["coder"]
+
+
+def _code_batch(shipped: _Portable, texts: list[str]) -> list[list[Assignment]]:
+    """Runs on a worker: one batch's Assignments, as plain lists."""
+    return [
+        [Assignment(a.code, a.confidence, list(a.evidence)) for a in result]
+        for result in shipped.coder.predict(texts)
+    ]
+
+
+def _fingerprint() -> tuple[str, str, bool]:
+    """What must match between this process and a worker for the codings to be the same: the
+    qualcode version, the coders' source code and whether the sentence embedding is installed."""
+    from qualcode import __version__
+    from qualcode.coding.cache import _source_digest
+    from qualcode.coding.embedding import minilm_available
+
+    return __version__, _source_digest(), minilm_available()
+
+
+def local_workers(address: str) -> int | None:
+    """N for ``local:N`` (a LocalCluster of N worker processes), None for a scheduler address."""
+    if not address.startswith("local:"):
+        return None
+    value = address.removeprefix("local:")
+    if not value.isdigit() or int(value) < 1:
+        raise QualcodeError(f"--scheduler {address}: write local:N, N a whole number from 1")
+    return int(value)
+
+
+class DaskRunner:
+    """Codes texts with a fitted coder on the cluster behind ``client``; called in place of
+    ``coder.predict(texts, progress)`` (see ``code_project``'s ``predict``)."""
+
+    def __init__(self, client: Any, *, batch_size: int | None = None) -> None:
+        self.client = client
+        self.batch_size = batch_size
+
+    def threads(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def size_for(self, n: int) -> int:
+        if self.batch_size:
+            return self.batch_size
+        wanted = math.ceil(n / (self.threads() * BATCHES_PER_THREAD))
+        return min(MAX_BATCH, max(MIN_BATCH, wanted))
+
+    def __call__(
+        self,
+        coder: Any,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> list[list[Assignment]]:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        texts = list(texts)
+        size = self.size_for(len(texts))
+        starts = list(range(0, len(texts), size))
+        run = uuid.uuid4().hex[:12]
+        shipped = self.client.scatter(_Portable(coder), broadcast=True, hash=False)
+        results: dict[int, list[list[Assignment]]] = {}
+        waiting = iter(starts)
+        position: dict[str, int] = {}
+        running = as_completed()
+
+        def submit(count: int) -> None:
+            for start in islice(waiting, count):
+                future = self.client.submit(
+                    _code_batch,
+                    shipped,
+                    texts[start : start + size],
+                    key=f"qualcode-code-{run}-{start}",
+                    retries=RETRIES,
+                )
+                position[future.key] = start
+                running.add(future)
+
+        try:
+            submit(self.threads() * IN_FLIGHT_PER_THREAD)
+            for future in running:
+                start = position.pop(future.key)
+                batch = future.result()
+                future.release()
+                if len(batch) != len(texts[start : start + size]) or start in results:
+                    raise QualcodeError(f"the batch at segment {start} came back malformed")
+                results[start] = batch
+                if progress:
+                    progress(len(batch))
+                submit(1)
+        except KilledWorker as exc:
+            raise QualcodeError(
+                f"a coding batch killed its Dask worker each time it ran ({exc}); "
+                "see the workers' logs"
+            ) from exc
+        finally:
+            shipped.release()
+        return [result for start in starts for result in results[start]]
+
+
+@contextmanager
+def dask_runner(address: str, *, batch_size: int | None = None) -> Iterator[DaskRunner]:
+    """Connect to the Dask scheduler at ``address`` (or start ``local:N``), check that its
+    workers run the same qualcode, and yield a runner for ``code_project(predict=...)``.
+    Anything wrong is a QualcodeError raised before the project is touched."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise QualcodeError(
+            "--scheduler needs Dask, an optional extra: pip install 'qualcode[dask]'"
+        ) from exc
+    n = local_workers(address)
+    if n is not None:
+        with (
+            LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            _check_workers(client, address)
+            yield DaskRunner(client, batch_size=batch_size)
+        return
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, ValueError, TimeoutError) as exc:
+        raise QualcodeError(f"cannot reach a Dask scheduler at {address!r}: {exc}") from exc
+    with client:
+        _check_workers(client, address)
+        yield DaskRunner(client, batch_size=batch_size)
+
+
+def _check_workers(client: Any, address: str) -> None:
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+    except TimeoutError as exc:
+        raise QualcodeError(
+            f"the Dask scheduler at {address} has no workers (waited {CONNECT_TIMEOUT_S:g} s)"
+        ) from exc
+    mine = _fingerprint()
+    try:
+        theirs = client.run(_fingerprint)
+    except Exception as exc:  # a worker without qualcode cannot even load the function
+        raise QualcodeError(
+            f"the Dask workers at {address} cannot run qualcode ({type(exc).__name__}: {exc}); "
+            "install the same qualcode on every worker"
+        ) from exc
+    different = sorted(worker for worker, value in theirs.items() if tuple(value) != mine)
+    if different:
+        raise QualcodeError(
+            f"Dask workers {', '.join(different)} run another qualcode than this one (version, "
+            "coder source or sentence embedding differ); install the same qualcode everywhere"
+        )
