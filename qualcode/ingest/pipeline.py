@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,13 @@ from qualcode.ingest.manifest import (
     validate_fields,
 )
 from qualcode.ingest.options import ReadOptions
+from qualcode.ingest.responses import iter_csv
 from qualcode.ingest.turns import DEFAULT_INTERVIEWER_LABELS
+from qualcode.ingest.writer import CHUNK, DocumentWriter
 from qualcode.limits import TURNS
 from qualcode.store import Store
 from qualcode.store import queries as q
-from qualcode.types import ParsedDocument, Participant
+from qualcode.types import ParsedDocument
 
 # A folder walk never takes files whose names start with these for transcripts.
 SKIP_PREFIXES = ("readme", "license", "licence", "changelog", "manifest")
@@ -213,11 +215,13 @@ def ingest(
     interviewer_labels: Sequence[str] | None = None,
     progress: Callable[[str, int], None] | None = None,
     command: str = "ingest",
+    chunk: int = CHUNK,
 ) -> IngestReport:
     """Read, validate and store transcripts; all or nothing.
 
-    Every file is read and checked before the first write, and the writes happen in one
-    transaction, so a bad file leaves the project exactly as it was.
+    Every file is checked before the first write; documents are read and written in chunks of
+    ``chunk`` inside one transaction, which a bad file rolls back, so it leaves the project
+    exactly as it was.
     """
     from qualcode.ingest import READERS
 
@@ -238,58 +242,90 @@ def ingest(
         id_column=id_column,
         interviewer_labels=tuple(interviewer_labels) if interviewer_labels else None,
     )
-    to_store: list[tuple[ParsedDocument, str, str | None]] = []
-    to_replace: list[int] = []
-    to_withdraw: list[Any] = []
-    for item in planner.planned:
-        if progress:
-            progress(item.key, len(planner.planned))
-        docs, replaced, withdraw = _read_planned(store, item, settings, report)
-        to_store.extend(docs)
-        to_replace.extend(replaced)
-        to_withdraw.extend(withdraw)
-    report.files = len({doc.source for doc, _, _ in to_store})
+    # Files are checked (unchanged, removed, replaced) before the transaction; their documents
+    # are read and written inside it, a chunk at a time, so a large survey is never held in
+    # memory whole. A bad row raises inside the transaction, which rolls back: still all or
+    # nothing.
+    to_read, to_replace, to_withdraw = _check_all(store, planner, settings, report)
 
-    if not to_store and not to_replace and not to_withdraw:
-        if report.refused and len(report.refused) >= len(planner.planned):
-            raise InputError(report.refused[0][0], f"not ingested: {report.refused[0][1]}")
-        _keep_reference(store, report)
-        return report
+    if not to_read and not to_replace and not to_withdraw:
+        return _nothing_written(store, report, planner)
 
-    with store.atomic():
-        parameters = {
-            "paths": [str(p) for p in paths],
-            "manifest": str(manifest_path) if manifest_path else None,
-            "site": site,
-            "replace": replace,
-            "text_column": text_column,
-            "id_column": id_column,
-        }
-        report.run_id = q.start_run(store, command, parameters)
-        _keep_reference(store, report)
-        if to_withdraw:
-            removal = q.remove_documents(
-                store, to_withdraw, reason="consent withdrawn (manifest)", run_id=report.run_id
-            )
-            report.withdrawn.append(
-                (", ".join(removal.documents), removal.segments, removal.codings)
-            )
-        q.delete_documents(store, to_replace)
-        for doc, sha, doc_site in to_store:
-            q.insert_document(
-                store,
-                doc,
-                sha256=sha,
-                site=doc_site,
-                participant_ids=_participants(store, doc, doc_site),
-                document_participant=_str(doc.metadata.get("participant")),
-                run_id=report.run_id,
-            )
-            report.added.append((doc.path, len(doc.segments)))
-        q.finish_run(store, report.run_id)
+    parameters = {
+        "paths": [str(p) for p in paths],
+        "manifest": str(manifest_path) if manifest_path else None,
+        "site": site,
+        "replace": replace,
+        "text_column": text_column,
+        "id_column": id_column,
+    }
+    try:
+        with store.atomic():
+            report.run_id = q.start_run(store, command, parameters)
+            _keep_reference(store, report)
+            if to_withdraw:
+                removal = q.remove_documents(
+                    store, to_withdraw, reason="consent withdrawn (manifest)", run_id=report.run_id
+                )
+                report.withdrawn.append(
+                    (", ".join(removal.documents), removal.segments, removal.codings)
+                )
+            q.delete_documents(store, to_replace)
+            written = _write(store, report, to_read, settings, chunk, progress, planner)
+            if not written and not to_replace and not to_withdraw:
+                raise _NothingToWrite
+            q.finish_run(store, report.run_id)
+    except _NothingToWrite:
+        report.run_id = None
+        return _nothing_written(store, report, planner)
     if to_withdraw:
         q.purge_free_pages(store)
         report.deleted_outputs = q.delete_outputs(removal.outputs)
+    return report
+
+
+def _write(store, report, to_read, settings, chunk, progress, planner) -> int:
+    """Read the checked files' documents and write them a chunk at a time; how many."""
+    writer = DocumentWriter(store, report.run_id, chunk=chunk)
+    sources: set[str] = set()
+    for item, fields, sha in to_read:
+        if progress:
+            progress(item.key, len(planner.planned))
+        for doc, doc_site in _read_checked(item, fields, settings, report):
+            writer.add(doc, sha, doc_site)
+            sources.add(doc.source)
+            report.added.append((doc.path, len(doc.segments)))
+    writer.flush()
+    report.files = len(sources)
+    return writer.written
+
+
+def _check_all(store, planner, settings, report):
+    """Files to read (with their fields and hashes), documents they replace, and documents to
+    withdraw."""
+    to_read: list[tuple[_Planned, dict[str, Any], str]] = []
+    to_replace: list[int] = []
+    to_withdraw: list[Any] = []
+    for item in planner.planned:
+        checked = _check_planned(store, item, settings, report)
+        if checked is None:
+            continue
+        fields, sha, replaced, withdraw = checked
+        if sha is not None:
+            to_read.append((item, fields, sha))
+        to_replace.extend(replaced)
+        to_withdraw.extend(withdraw)
+    return to_read, to_replace, to_withdraw
+
+
+class _NothingToWrite(Exception):
+    """Every document read was refused: roll back the run that was started for them."""
+
+
+def _nothing_written(store: Store, report: IngestReport, planner: _Planner) -> IngestReport:
+    if report.refused and len(report.refused) >= len(planner.planned):
+        raise InputError(report.refused[0][0], f"not ingested: {report.refused[0][1]}")
+    _keep_reference(store, report)
     return report
 
 
@@ -301,19 +337,20 @@ def _keep_reference(store: Store, report: IngestReport) -> None:
             q.set_setting(store, "reference_coder", report.reference_coder)
 
 
-def _read_planned(
+def _check_planned(
     store: Store, item: _Planned, settings: _Settings, report: IngestReport
-) -> tuple[list[tuple[ParsedDocument, str, str | None]], list[int], list[Any]]:
-    """Read one planned file unless it is withdrawn, removed or unchanged.
+) -> tuple[dict[str, Any], str | None, list[int], list[Any]] | None:
+    """Decide what to do with one planned file before anything is written.
 
-    Returns documents to store, ids of documents they replace, and stored documents to remove
-    because the manifest now says the participant withdrew.
+    Returns None when it is left alone (removed, unchanged, a copy); else its manifest fields,
+    its hash (None: not to be read, only withdrawn), ids of documents it replaces, and stored
+    documents to remove because the manifest now says the participant withdrew.
     """
     fields = dict(item.entry.fields) if item.entry else {}
     existing = _existing(store, item.key)
     if fields.get("consent") == "withdrawn":
         report.refused.append((item.key, "consent withdrawn"))
-        return [], [], existing
+        return fields, None, [], existing
     sha = _sha256(item.file)
     removed = q.removed_record(store, item.key, sha)
     if removed and not existing:
@@ -324,14 +361,14 @@ def _read_planned(
                 f"({removed['reason']}); it is not ingested again",
             )
         )
-        return [], [], []
+        return None
     if existing and all(row["sha256"] == sha for row in existing):
         report.unchanged.append(item.key)
-        return [], [], []
+        return None
     same = store.execute("SELECT path FROM documents WHERE sha256 = ? LIMIT 1", (sha,)).fetchone()
     if not existing and same:
         report.skipped.append((item.key, f"same content as {same['path']}, already ingested"))
-        return [], [], []
+        return None
     existing_ids = [r["id"] for r in existing]
     if existing and not settings.replace:
         raise InputError(
@@ -340,9 +377,22 @@ def _read_planned(
             f"revised, use --replace (drops {q.count_codings(store, existing_ids)} codings); "
             "if it is another interview, give it another name",
         )
-    docs = []
+    if existing:
+        report.replaced.append((item.key, q.count_codings(store, existing_ids)))
+    return fields, sha, existing_ids, []
+
+
+def _read_checked(
+    item: _Planned, fields: dict[str, Any], settings: _Settings, report: IngestReport
+) -> Iterator[tuple[ParsedDocument, str | None]]:
+    """The documents of one checked file, one at a time, with their sites; refusals and
+    warnings go to the report as they are met."""
     siteless = 0
+    first: ParsedDocument | None = None
+    noted = 0
     for doc, doc_site in _read_file(item, fields, settings):
+        if first is None:
+            first, noted = doc, len(doc.warnings)
         if doc.metadata.get("consent") == "withdrawn":
             report.refused.append((doc.path, "consent withdrawn"))
             continue
@@ -358,20 +408,21 @@ def _read_planned(
                 )
             )
         siteless += doc_site is None
-        docs.append((doc, sha, doc_site))
+        yield doc, doc_site
+    if first is not None and first.metadata.get("consent") != "withdrawn":
+        # A survey's count of empty responses reaches its first document at the end of the file.
+        report.warnings.extend((first.path, m) for m in first.warnings[noted:])
     if siteless:
         # One line per file, not one per survey row.
         what = f"{siteless} responses have" if item.file.suffix.lower() == ".csv" else "it has"
         report.warnings.append((item.key, f"{what} no site (manifest, front matter or --site)"))
-    if existing:
-        report.replaced.append((item.key, q.count_codings(store, existing_ids)))
-    return docs, existing_ids, []
 
 
 def _read_file(
     item: _Planned, fields: dict[str, Any], settings: _Settings
-) -> list[tuple[ParsedDocument, str | None]]:
-    """Read one file with the options its manifest entry and the settings give."""
+) -> Iterator[tuple[ParsedDocument, str | None]]:
+    """Read one file with the options its manifest entry and the settings give; a survey's
+    responses come one at a time."""
     from qualcode.ingest import READERS
 
     labels = settings.interviewer_labels or (
@@ -388,10 +439,11 @@ def _read_file(
         defaults={k: v for k, v in fields.items() if k in PARTICIPANT_FIELDS},
     )
     shown = _shown(item.file)
-    return [
-        (doc, _settle_metadata(doc, fields, settings.site, shown))
-        for doc in READERS[item.file.suffix.lower()](shown, options)
-    ]
+    suffix = item.file.suffix.lower()
+    read = iter_csv if suffix == ".csv" else READERS[suffix]
+    return (
+        (doc, _settle_metadata(doc, fields, settings.site, shown)) for doc in read(shown, options)
+    )
 
 
 def read_documents(paths: Sequence[str | Path]) -> list[ParsedDocument]:
@@ -445,22 +497,6 @@ def _existing(store: Store, key: str) -> list[Any]:
         "SELECT id, path, sha256 FROM documents WHERE path = ? OR substr(path, 1, ?) = ?",
         (key, len(key) + 1, key + "#"),
     ).fetchall()
-
-
-def _participants(store: Store, doc: ParsedDocument, site: str | None) -> dict[str, int]:
-    meta = doc.metadata
-    pseudonyms = {s.participant for s in doc.segments if s.participant}
-    main = _str(meta.get("participant"))
-    if main:
-        pseudonyms.add(main)
-    ids = {}
-    for pseudonym in sorted(pseudonyms):
-        person = Participant(pseudonym=pseudonym, site=site)
-        if pseudonym == main:
-            for f in PARTICIPANT_FIELDS[1:]:
-                setattr(person, f, _str(meta.get(f)))
-        ids[pseudonym] = q.upsert_participant(store, person, origin=doc.source)
-    return ids
 
 
 def _line(meta: dict[str, Any]) -> int | None:

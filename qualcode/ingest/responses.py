@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-import io
+from collections.abc import Iterator
 from pathlib import Path
 
 from qualcode.errors import TranscriptError
@@ -80,19 +80,41 @@ def _columns(header: list[str], options: ReadOptions, path: Path) -> tuple[str, 
     return text_column, id_column
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines with their ends, one at a time: ``io.StringIO`` would hold a second
+    copy of the whole file at four bytes a character. ``read_text`` has made every line end
+    a single LF."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start : end + 1]
+        start = end + 1
+
+
 def read_csv(path: Path, options: ReadOptions) -> list[ParsedDocument]:
     """Read one response per row; the other columns become metadata.
 
     Each response is its own document (``survey.csv#S001``) with one respondent segment, so a
     response belongs to a site and a respondent just as an interview does.
     """
-    text = read_text(path)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    return list(iter_csv(path, options))
+
+
+def iter_csv(path: Path, options: ReadOptions) -> Iterator[ParsedDocument]:
+    """``read_csv`` one response at a time, for ingest to write in chunks as it reads.
+
+    Errors are raised when their row is reached. A count of empty responses is added to the
+    first document's warnings once the whole file has been read.
+    """
+    reader = csv.DictReader(_lines(read_text(path)))
     header = reader.fieldnames or []
     if not header:
         raise TranscriptError(path, "no header row", line=1)
     text_column, id_column = _columns(header, options, path)
-    documents: list[ParsedDocument] = []
+    first: ParsedDocument | None = None
     seen: dict[str, int] = {}
     skipped = 0
     try:
@@ -124,28 +146,27 @@ def read_csv(path: Path, options: ReadOptions) -> list[ParsedDocument]:
             # participant column gives real project-wide pseudonyms.
             meta["participant"] = meta.get("participant") or f"{path.stem}:{row_id}"
             meta["csv_line"] = line
-            documents.append(
-                ParsedDocument(
-                    path=f"{options.key}#{row_id}",
-                    source=str(path),
-                    format="csv",
-                    text=response,
-                    segments=[
-                        Segment(
-                            start=0,
-                            end=len(response),
-                            text=response,
-                            speaker=str(meta["participant"]),
-                            participant=str(meta["participant"]),
-                        )
-                    ],
-                    metadata=meta,
-                )
+            doc = ParsedDocument(
+                path=f"{options.key}#{row_id}",
+                source=str(path),
+                format="csv",
+                text=response,
+                segments=[
+                    Segment(
+                        start=0,
+                        end=len(response),
+                        text=response,
+                        speaker=str(meta["participant"]),
+                        participant=str(meta["participant"]),
+                    )
+                ],
+                metadata=meta,
             )
+            first = first or doc
+            yield doc
     except csv.Error as exc:
         raise TranscriptError(path, f"malformed CSV ({exc})", line=reader.line_num) from exc
-    if not documents:
+    if first is None:
         raise TranscriptError(path, f"no responses in column {text_column!r}")
     if skipped:
-        documents[0].warnings.append(f"{skipped} empty response(s) in {path.name} skipped")
-    return documents
+        first.warnings.append(f"{skipped} empty response(s) in {path.name} skipped")
