@@ -78,8 +78,14 @@ def command() -> None:
     "--codes-from",
     help="Coder whose codes describe topics (default: gold, else the latest machine run).",
 )
+@click.option(
+    "--sample",
+    type=click.IntRange(0),
+    help="Fit each model on a seeded random sample of this many segments and assign the rest "
+    "to the nearest topic; 0 fits on all (default: 50,000 when a model has over 100,000).",
+)
 @click.pass_context
-def fit(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from) -> None:
+def fit(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from, sample) -> None:
     """Fit topic models (BERTopic) over respondent segments, overall or per site, group or tier.
 
     Each topic gets c-TF-IDF keywords, a readable label (BERTopic's KeyBERTInspired), 3 to 5
@@ -103,6 +109,7 @@ def fit(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from) -> N
         guided=guided,
         site=site,
         codes_from=codes_from,
+        sample=sample,
     )
     with project(ctx) as store, error_boundary(), progress_bar("Topics", unit="model") as step:
         run = discover(store, resolve_codebook(store), options, progress=step)

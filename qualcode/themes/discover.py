@@ -44,6 +44,11 @@ from qualcode.themes.text import STOP_WORDS, clean, proper_nouns, sentences
 from qualcode.types import REFERENCE_CODERS
 
 GROUPINGS = ("site", "stakeholder_group", "tier")
+# Above SAMPLE_ABOVE segments a group's model is fitted on a seeded random sample of
+# SAMPLE_SIZE and the other segments are assigned to the nearest topic: UMAP and HDBSCAN grow
+# faster than linearly, and 50,000 segments already show every topic a few hundred times.
+SAMPLE_ABOVE = 100_000
+SAMPLE_SIZE = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,14 @@ class Options:
     site: str | None = None
     codes_from: str | None = None  # coder whose codes describe topics; None: gold, else machine
     representation: str = DEFAULT_REPRESENTATION  # how labels are made (labels.REPRESENTATIONS)
+    sample: int | None = None  # fit on this many, assign the rest; None: automatic; 0: never
+
+
+def sample_size(n: int, sample: int | None) -> int | None:
+    """How many of ``n`` segments to fit the model on, or None to fit on all of them."""
+    if sample is None:
+        return SAMPLE_SIZE if n > SAMPLE_ABOVE else None
+    return sample if 0 < sample < n else None
 
 
 @dataclass(slots=True)
@@ -208,12 +221,48 @@ def discover(
     return ThemesRun(run_id, results, skipped, coder)
 
 
-def embed_units(units: list[dict[str, Any]], options: Options):
+def embed_units(units: list[dict[str, Any]], options: Options, fit_on: np.ndarray | None = None):
     """The segments as the topic model sees them: cleaned texts, the stop words (with the
-    corpus's proper nouns), and (vectors, the fitted embedder, its name)."""
+    corpus's proper nouns), and (vectors, the fitted embedder, its name). With ``fit_on``
+    (indices) the embedder is fitted on those segments and embeds the others."""
     docs = [clean(u["text"]) or u["text"] for u in units]
     stop = sorted(set(STOP_WORDS) | proper_nouns([u["text"] for u in units]))
-    return docs, stop, embed(docs, options.embedding, options.seed, stop)
+    if fit_on is None:
+        return docs, stop, embed(docs, options.embedding, options.seed, stop)
+    sample, embedder, name = embed([docs[i] for i in fit_on], options.embedding, options.seed, stop)
+    vectors = np.empty((len(docs), sample.shape[1]), dtype=sample.dtype)
+    vectors[fit_on] = sample
+    rest = np.setdiff1d(np.arange(len(docs)), fit_on)
+    for start in range(0, len(rest), 20_000):
+        part = rest[start : start + 20_000]
+        vectors[part] = embed_texts(embedder, [docs[i] for i in part])
+    return docs, stop, (vectors, embedder, name)
+
+
+def assign_rest(
+    vectors: np.ndarray, fitted: np.ndarray, assigned: list[int], rest: np.ndarray
+) -> np.ndarray:
+    """Topics for the segments ``rest`` that the model was not fitted on: the topic whose
+    centroid (of the fitted segments' unit vectors) is nearest by cosine; an outlier (-1) when
+    it is less similar than 19 in 20 of the fitted members are to their own topic's centroid."""
+    labels = np.asarray(assigned)
+    topics = sorted(set(assigned) - {-1})
+    if not topics:
+        return np.full(len(rest), -1)
+    centroids = np.stack([vectors[fitted[labels == t]].mean(axis=0) for t in topics])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True).clip(1e-12)
+    member = labels != -1
+    own = np.searchsorted(topics, labels[member])
+    member_sims = np.einsum("ij,ij->i", vectors[fitted[member]], centroids[own])
+    floor = float(np.quantile(member_sims, 0.05))
+    out = np.empty(len(rest), dtype=int)
+    for start in range(0, len(rest), 20_000):
+        sims = vectors[rest[start : start + 20_000]] @ centroids.T
+        best = sims.argmax(axis=1)
+        out[start : start + 20_000] = np.where(
+            sims[np.arange(len(best)), best] >= floor, np.asarray(topics)[best], -1
+        )
+    return out
 
 
 def codebook_fit(vectors: np.ndarray, embedder: Any, codebook: Codebook) -> CodebookFit:
@@ -229,7 +278,15 @@ def _fit_group(
     options: Options,
     value: str | None,
 ) -> GroupResult:
-    docs, stop, (vectors, embedder, embedding_name) = embed_units(units, options)
+    n_all = len(units)
+    k = sample_size(n_all, options.sample)
+    fitted = None
+    if k is not None:
+        rng = np.random.default_rng(options.seed)
+        fitted = np.sort(rng.choice(n_all, size=k, replace=False))
+    all_docs, stop, (vectors, embedder, embedding_name) = embed_units(units, options, fitted)
+    docs = all_docs if fitted is None else [all_docs[i] for i in fitted]
+    fit_vectors = vectors if fitted is None else vectors[fitted]
     n = len(docs)
     size = options.min_topic_size or default_min_topic_size(n)
     seeds, seed_codes = seed_topics(codebook) if options.guided else (None, [])
@@ -244,7 +301,7 @@ def _fit_group(
         stop_words=stop,
         representation_model=aspects,
     )
-    assigned, _ = model.fit_transform(docs, embeddings=vectors)
+    assigned, _ = model.fit_transform(docs, embeddings=fit_vectors)
     assigned = [int(a) for a in assigned]  # numpy integers would reach SQLite as blobs
     # BERTopic (re)sets its logger when fitting, then warns that reducing outliers assigns
     # topics by hand: that is what we mean, so the warning is silenced from here on.
@@ -258,6 +315,12 @@ def _fit_group(
             representation_model=aspects,
         )
         assigned = [int(a) for a in reduced]
+    if fitted is not None:
+        rest = np.setdiff1d(np.arange(n_all), fitted)
+        full = np.empty(n_all, dtype=int)
+        full[fitted] = assigned
+        full[rest] = assign_rest(vectors, fitted, assigned, rest)
+        assigned = [int(a) for a in full]
     fit = codebook_fit(vectors, embedder, codebook)
     method = {
         "embedding": embedding_name,
@@ -269,9 +332,15 @@ def _fit_group(
         "representation": options.representation,
         "codebook_fit": round(fit.corpus, 4),
     }
-    result = GroupResult(options.by, value, n, method, outliers=assigned.count(-1))
-    for t in sorted(set(assigned) - {-1}):
-        members = [i for i, a in enumerate(assigned) if a == t]
+    if fitted is not None:
+        method["sample"] = n  # fitted on this many; the rest assigned to the nearest topic
+        method["assigned"] = n_all - n
+    result = GroupResult(options.by, value, n_all, method, outliers=assigned.count(-1))
+    by_topic: dict[int, list[int]] = {}
+    for i, a in enumerate(assigned):
+        by_topic.setdefault(a, []).append(i)
+    for t in sorted(set(by_topic) - {-1}):
+        members = by_topic[t]
         keywords = [(w, round(float(s), 4)) for w, s in (model.get_topic(t) or []) if w]
         label_words = [w for w, _ in (model.topic_aspects_ or {}).get(LABEL_ASPECT, {}).get(t, [])]
         result.topics.append(
@@ -290,10 +359,10 @@ def _fit_group(
         )
     result.topics.sort(key=lambda topic: -topic.size)
     words = [[w for w, _ in topic.keywords[:10]] for topic in result.topics]
-    result.npmi = npmi_coherence(words, docs)
+    result.npmi = npmi_coherence(words, all_docs)
     result.diversity = topic_diversity(words)
     labels = [label_terms(t.label_words, 10) for t in result.topics]  # label words, tidied
-    method["label_npmi"] = npmi_coherence(labels, docs)
+    method["label_npmi"] = npmi_coherence(labels, all_docs)
     method["label_diversity"] = topic_diversity(labels)
     return result
 
@@ -394,6 +463,7 @@ def _store(store, codebook, options: Options, results: list[GroupResult], coder)
         "seed": options.seed,
         "guided": options.guided,
         "representation": options.representation,
+        "sample": options.sample,
         "site": options.site,
         "codes_from": coder,
     }

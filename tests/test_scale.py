@@ -1,0 +1,162 @@
+"""Scale paths on real data: ingest written in chunks, themes fitted on a sample.
+
+No timing here: benchmarks/growth.py and benchmarks/themes_speed.py measure; these tests check
+that the fast paths give the same store, and a complete assignment, as the slow ones.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from qualcode.coding.project import resolve_codebook
+from qualcode.ingest import ingest, read_documents
+from qualcode.store import create_project, open_project
+from qualcode.store import queries as q
+from qualcode.themes import Options, discover
+from qualcode.themes.discover import sample_size
+from qualcode.types import Participant
+from tests.conftest import CORPUS
+
+TABLES = {
+    "participants": "*",
+    "documents": "path, source, sha256, format, site, participant_id, wave, interview_date,"
+    " consent, text, metadata",
+    "segments": "*",
+}
+
+
+def _rows(path: Path) -> dict[str, list[tuple]]:
+    with open_project(path) as store:
+        return {
+            t: [tuple(r) for r in store.execute(f"SELECT {c} FROM {t} ORDER BY id")]
+            for t, c in TABLES.items()
+        }
+
+
+def _store(path: Path):
+    return open_project(path) if path.exists() else create_project(path)
+
+
+def _ingest(path: Path, sources, **kw) -> None:
+    with _store(path) as store:
+        ingest(store, sources, **kw)
+
+
+def _survey(path: Path) -> Path:
+    """The demo's respondent talk as a survey whose participant column repeats pseudonyms, so
+    that a chunk meets people already stored and people twice within itself."""
+    rows = []
+    for doc in read_documents([CORPUS]):
+        for seg in doc.segments:
+            if not seg.is_interviewer:
+                rows.append((len(rows), seg.participant or "", doc.metadata.get("site"), seg.text))
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "participant", "site", "response"])
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 10**9])
+def test_chunked_ingest_writes_the_store_of_one_write_per_document(tmp_path, chunk):
+    survey = _survey(tmp_path / "survey.csv")
+    _ingest(tmp_path / "chunked.db", [CORPUS], chunk=chunk)
+    _ingest(tmp_path / "chunked.db", [survey], chunk=chunk, id_column="id")
+    # The reference: every document written on its own by the store's own queries, as ingest
+    # did before it wrote in chunks.
+    reference = tmp_path / "reference.db"
+    _ingest(tmp_path / "sites-only.db", [CORPUS])
+    with _store(reference) as store, store.atomic():
+        run = q.start_run(store, "ingest", {})
+        with open_project(tmp_path / "sites-only.db") as other:
+            sites = dict(other.execute("SELECT path, site FROM documents").fetchall())
+        docs = read_documents([CORPUS])
+        for doc in docs:
+            _write_one(store, doc, doc.source, sites[doc.path], run)
+    chunked = _rows(tmp_path / "chunked.db")
+    expected = _rows(reference)
+    n = len(expected["documents"])
+    assert n == 87
+    for table in TABLES:
+        head = chunked[table][: len(expected[table])]
+        assert head == expected[table], table
+    # The survey's responses follow, one document and one segment each, every one of them
+    # attached to the participant its row names.
+    survey_docs = chunked["documents"][n:]
+    assert len(survey_docs) == len(chunked["segments"]) - len(expected["segments"]) > 400
+    with open_project(tmp_path / "chunked.db") as store:
+        wrong = store.execute(
+            "SELECT count(*) FROM segments s JOIN documents d ON d.id = s.document_id"
+            " JOIN participants p ON p.id = s.participant_id"
+            " WHERE d.format = 'csv' AND p.pseudonym != json_extract(d.metadata, '$.participant')"
+        ).fetchone()[0]
+        assert wrong == 0
+
+
+def _write_one(store, doc, origin, site, run) -> None:
+    meta = doc.metadata
+    main = meta.get("participant") or None
+    people = {s.participant for s in doc.segments if s.participant} | ({main} if main else set())
+    ids = {}
+    for pseudonym in sorted(people):
+        person = Participant(pseudonym=pseudonym, site=site)
+        if pseudonym == main:
+            for f in ("stakeholder_group", "role", "organisation", "tier"):
+                setattr(person, f, meta.get(f) or None)
+        ids[pseudonym] = q.upsert_participant(store, person, origin=origin)
+    from qualcode.ingest.pipeline import _sha256
+
+    q.insert_document(
+        store,
+        doc,
+        sha256=_sha256(Path(doc.source)),
+        site=site,
+        participant_ids=ids,
+        document_participant=main,
+        run_id=run,
+    )
+
+
+def test_a_bad_row_late_in_a_survey_leaves_the_project_as_it_was(tmp_path):
+    survey = tmp_path / "survey.csv"
+    rows = [f"R{i},{'fine words here ' * 3}" for i in range(12_000)] + ["R5,repeated id"]
+    survey.write_text("id,response\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    path = tmp_path / "p.db"
+    _ingest(path, [CORPUS])
+    before = _rows(path)
+    with pytest.raises(Exception, match="repeats line"):
+        _ingest(path, [survey], id_column="id")  # two chunks written before the bad row
+    assert _rows(path) == before
+
+
+def test_sample_size_is_automatic_above_the_threshold_and_can_be_set():
+    assert sample_size(100_000, None) is None
+    assert sample_size(100_001, None) == 50_000
+    assert sample_size(500, 200) == 200
+    assert sample_size(500, 0) is None
+    assert sample_size(500, 800) is None
+
+
+def test_a_sample_fit_puts_every_segment_in_one_topic_or_among_the_outliers(tmp_path):
+    path = tmp_path / "p.db"
+    _ingest(path, [CORPUS])
+    with open_project(path) as store:
+        book = resolve_codebook(store)
+        run = discover(store, book, Options(sample=200, seed=3))
+        again = discover(store, book, Options(sample=200, seed=3))
+        units = {u["id"] for u in q.respondent_units(store)}
+    (group,) = run.groups
+    assert group.n_segments == len(units) == 413
+    assert group.method["sample"] == 200
+    assert group.method["assigned"] == 213
+    members = [s for t in group.topics for s in t.segment_ids]
+    assert len(members) == len(set(members))  # no segment in two topics
+    assert set(members) <= units
+    assert len(members) + group.outliers == len(units)
+    assert len(group.topics) >= 2
+    assert [t.segment_ids for t in again.groups[0].topics] == [t.segment_ids for t in group.topics]
+    assert group.npmi is not None
+    assert 0 < group.diversity <= 1
