@@ -1,0 +1,181 @@
+"""How each stage grows: ingest, rules coding, hybrid coding, themes and report at 1x, 4x and
+16x a base number of synthetic survey responses, with time and peak memory per stage.
+
+    python benchmarks/growth.py                      # base 1,000: 1k, 4k, 16k (a few minutes)
+    python benchmarks/growth.py --base 5000          # 5k, 20k, 80k
+    python benchmarks/growth.py --base 31250         # 31k, 125k, 500k (the issue's target size)
+    python benchmarks/growth.py --factors 1,4 --stages ingest,themes
+
+Each stage runs in its own process (this script again, with --child), so its peak resident
+memory is its own; the time is the command's own (``time.perf_counter`` around the CLI call,
+without Python's start-up). The responses are benchmarks/themes_speed.py's: sentences of the
+demo interviews and training quotes, shuffled, in CSV files of at most 100,000 rows.
+
+Beside the table it prints two ratios against the limit, at each size:
+
+* ingest against reading and SHA-256 hashing the same files (what any ingest must do);
+* ingest's store writes (``DocumentWriter.flush``, timed inside the ingest) against a bare
+  ``executemany`` of the same participants, documents and segments into an empty project.
+
+A ratio is the limit's time over the stage's: 1.0 would be as fast as the limit.
+The first hybrid coding trains the coder (about 40 s) unless a trained one is cached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+STAGES = {
+    "ingest": lambda tmp: ["ingest", f"{tmp}/survey", "--text-column", "response"],
+    "rules": lambda tmp: ["code", "--kind", "rules"],
+    "hybrid": lambda tmp: ["code", "--kind", "hybrid"],
+    "themes": lambda tmp: ["themes", "fit"],
+    "report": lambda tmp: ["report", "--out-dir", f"{tmp}/report"],
+}
+TABLES = ("participants", "documents", "segments")
+
+
+def child(project: str, stage: str, tmp: str) -> None:
+    """Run one stage in this process and print its figures as JSON on the last line."""
+    from qualcode.cli import cli
+
+    figures: dict[str, float] = {}
+    if stage == "ingest":
+        from qualcode.ingest import writer
+
+        flush = writer.DocumentWriter.flush
+        figures["writes_s"] = 0.0
+
+        def timed_flush(self):
+            start = time.perf_counter()
+            flush(self)
+            figures["writes_s"] += time.perf_counter() - start
+
+        writer.DocumentWriter.flush = timed_flush
+    start = time.perf_counter()
+    try:
+        cli.main(["-p", project, *STAGES[stage](tmp)], standalone_mode=False)
+    finally:
+        figures["seconds"] = time.perf_counter() - start
+    figures["peak_mb"] = peak_mb()
+    print(json.dumps(figures))
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory: VmHWM, which exec resets (``ru_maxrss`` of a child
+    of a fork keeps the parent's, and this script's parent holds the sentence pool)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_stage(project: Path, stage: str, tmp: Path) -> dict[str, float]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", stage, str(project), str(tmp)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode:
+        sys.exit(f"{stage} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def read_and_hash(folder: Path) -> float:
+    """Seconds to read and SHA-256 every file, each file once, as ingest's floor."""
+    start = time.perf_counter()
+    for f in sorted(folder.iterdir()):
+        hashlib.sha256(f.read_bytes()).hexdigest()
+    return time.perf_counter() - start
+
+
+def bare_executemany(project: Path, tmp: Path) -> float:
+    """Seconds to insert the ingested rows into an empty project with plain ``executemany``,
+    one call per table, in one transaction."""
+    from qualcode.store import create_project, open_project
+
+    with open_project(project) as store:
+        rows = {t: store.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in TABLES}
+        runs = store.execute("SELECT * FROM runs").fetchall()
+    with create_project(tmp / "bare.db") as bare:
+        marks = lambda r: ", ".join("?" * len(r.keys()))  # noqa: E731
+        bare.conn.executemany(f"INSERT INTO runs VALUES ({marks(runs[0])})", runs)
+        bare.conn.commit()
+        start = time.perf_counter()
+        with bare.atomic():
+            for t in TABLES:
+                if rows[t]:
+                    sql = f"INSERT INTO {t} VALUES ({marks(rows[t][0])})"
+                    bare.conn.executemany(sql, [tuple(r) for r in rows[t]])
+        return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", type=int, default=1000, help="responses at 1x (default 1000)")
+    parser.add_argument("--factors", default="1,4,16", help="sizes as multiples of the base")
+    parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages")
+    parser.add_argument("--child", nargs=3, metavar=("STAGE", "PROJECT", "TMP"), help="internal")
+    args = parser.parse_args()
+    if args.child:
+        stage, project, tmp = args.child
+        child(project, stage, tmp)
+        return
+    from themes_speed import write_surveys
+
+    from qualcode.store import create_project
+
+    stages = [s for s in args.stages.split(",") if s]
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        sys.exit(f"unknown stages: {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")
+    if "ingest" not in stages:
+        stages.insert(0, "ingest")  # every other stage reads what ingest stored
+    rows = []
+    for factor in (int(f) for f in args.factors.split(",")):
+        n = args.base * factor
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            words = write_surveys(tmp / "survey", n)
+            project = tmp / "growth.db"
+            create_project(project).close()
+            figures = {s: run_stage(project, s, tmp) for s in stages}
+            floor = read_and_hash(tmp / "survey")
+            bare = bare_executemany(project, tmp)
+        ingest = figures["ingest"]
+        rows.append(
+            (factor, n, words, figures, floor / ingest["seconds"], bare / ingest["writes_s"])
+        )
+        print(f"{factor}x: {n:,} responses, {words:,} words", flush=True)
+        for s in stages:
+            f = figures[s]
+            print(f"  {s:<7} {f['seconds']:8.1f} s  peak {f['peak_mb']:7.0f} MB", flush=True)
+        print(
+            f"  ingest at {floor / ingest['seconds']:.3f} of the speed of reading and hashing the"
+            f" files ({floor:.4f} s); its store writes ({ingest['writes_s']:.2f} s) at"
+            f" {bare / ingest['writes_s']:.2f} of a bare executemany of the same rows"
+            f" ({bare:.2f} s)",
+            flush=True,
+        )
+    print()
+    print("| stage | " + " | ".join(f"{n:,} responses" for _, n, *_ in rows) + " |")
+    print("|---|" + "---|" * len(rows))
+    for s in stages:
+        cells = [f"{r[3][s]['seconds']:.1f} s, {r[3][s]['peak_mb']:.0f} MB" for r in rows]
+        print(f"| {s} | " + " | ".join(cells) + " |")
+    print("| ingest / read+hash | " + " | ".join(f"{r[4]:.3f}" for r in rows) + " |")
+    print("| store writes / bare executemany | " + " | ".join(f"{r[5]:.2f}" for r in rows) + " |")
+
+
+if __name__ == "__main__":
+    main()
