@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
@@ -165,12 +166,12 @@ def dask_runner(address: str, *, batch_size: int | None = None) -> Iterator[Dask
         ) from exc
     n = local_workers(address)
     if n is not None:
-        with (
-            LocalCluster(
+        with warnings.catch_warnings():  # its status server moves off a busy port: no news
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
+            cluster = LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+            )
+        with cluster, Client(cluster) as client:
             _check_workers(client, address)
             yield DaskRunner(client, batch_size=batch_size)
         return

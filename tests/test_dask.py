@@ -1,0 +1,214 @@
+"""Coding on a Dask cluster (`qualcode code --scheduler`), for real, on a LocalCluster of two
+worker processes: the same codings as a local run, byte for byte in the export; a worker killed
+in the middle of a batch costs nothing; a bad address changes nothing; and without
+--scheduler Dask is never imported."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qualcode.store import open_project
+from tests.conftest import CORPUS, Qualcode
+
+pytestmark = pytest.mark.filterwarnings("ignore:Port .* is already in use")
+
+distributed = pytest.importorskip(
+    "distributed", reason="Dask is an extra: pip install 'qualcode[dask]' (in the dev extra)"
+)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two worker processes, one thread each, shared by the tests of this module."""
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory) -> Path:
+    """The demo corpus, ingested once; tests code copies of it."""
+    path = tmp_path_factory.mktemp("dask") / "demo.db"
+    qc = Qualcode(path)
+    assert qc("init").exit_code == 0
+    assert qc("ingest", CORPUS).exit_code == 0
+    return path
+
+
+def _copy(qc_source: Path, target: Path) -> Qualcode:
+    assert Qualcode(qc_source)("backup", "-o", target).exit_code == 0
+    return Qualcode(target)
+
+
+def _export(qc: Qualcode, path: Path) -> bytes:
+    result = qc("codings", "export", "-o", path)
+    assert result.exit_code == 0, result.output
+    return path.read_bytes()
+
+
+def _count(qc: Qualcode) -> tuple[int, int]:
+    """All codings and coded-segment marks in the project (every run)."""
+    with open_project(qc.project) as store:
+        return (
+            store.execute("SELECT count(*) FROM codings").fetchone()[0],
+            store.execute("SELECT count(*) FROM coded_segments").fetchone()[0],
+        )
+
+
+def _batches(stream: list[dict]) -> list[dict]:
+    return [t for t in stream if str(t["key"]).startswith("qualcode-code-")]
+
+
+def test_local_n_codes_what_a_local_run_codes(ingested, tmp_path):
+    plain = _copy(ingested, tmp_path / "plain.db")
+    dask = _copy(ingested, tmp_path / "dask.db")
+    assert plain("code", "--kind", "rules").exit_code == 0
+    result = dask("code", "--kind", "rules", "--scheduler", "local:2")
+    assert result.exit_code == 0, result.output
+    expected = _export(plain, tmp_path / "plain.csv")
+    assert expected.count(b"\n") > 300  # the demo's rule codings, not an empty export
+    assert _export(dask, tmp_path / "dask.csv") == expected
+    assert _count(dask) == _count(plain)
+
+
+def test_a_scheduler_address_runs_several_batches_on_both_workers(client, ingested, tmp_path):
+    plain = _copy(ingested, tmp_path / "plain.db")
+    dask = _copy(ingested, tmp_path / "dask.db")
+    assert plain("code", "--kind", "rules").exit_code == 0
+    with distributed.get_task_stream(client) as stream:
+        result = dask("code", "--kind", "rules", "--scheduler", client.scheduler.address)
+    assert result.exit_code == 0, result.output
+    assert _export(dask, tmp_path / "dask.csv") == _export(plain, tmp_path / "plain.csv")
+    batches = _batches(stream.data)
+    assert len(batches) >= 4
+    assert len({t["worker"] for t in batches}) == 2
+
+
+def test_the_model_coder_on_the_cluster_codes_what_it_codes_here(client, ingested, tmp_path):
+    plain = _copy(ingested, tmp_path / "plain.db")
+    dask = _copy(ingested, tmp_path / "dask.db")
+    # trained once (or loaded from the tests' cache of trained coders), shipped to the workers
+    assert plain("code", "--kind", "model", "--site", "Saltmere").exit_code == 0
+    result = dask(
+        "code", "--kind", "model", "--site", "Saltmere", "--scheduler", client.scheduler.address
+    )
+    assert result.exit_code == 0, result.output
+    expected = _export(plain, tmp_path / "plain.csv")
+    assert b",model," in expected
+    assert _export(dask, tmp_path / "dask.csv") == expected
+    assert _count(dask) == _count(plain)
+
+
+class _DiesOnce:
+    """A coder that kills its own worker process (SIGKILL, as the OOM killer would) the first
+    time it is given one chosen batch, whichever worker that is; later it codes as usual."""
+
+    def __init__(self, coder, marker: Path, batch: list[str]) -> None:
+        from qualcode.coding.distributed import _Portable
+
+        self.shipped = _Portable(coder)
+        self.marker = marker
+        self.batch = batch
+
+    def predict(self, texts):
+        if list(texts) == self.batch:
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                pass
+            else:
+                self.marker.write_text(str(os.getpid()))
+                os.kill(os.getpid(), signal.SIGKILL)
+        return self.shipped.coder.predict(texts)
+
+
+def test_a_worker_killed_mid_batch_is_retried_and_nothing_is_lost_or_doubled(
+    client, ingested, tmp_path
+):
+    from qualcode.coding.distributed import DaskRunner
+    from qualcode.coding.project import code_project, resolve_codebook
+
+    plain = _copy(ingested, tmp_path / "plain.db")
+    dask = _copy(ingested, tmp_path / "dask.db")
+    assert plain("code", "--kind", "rules").exit_code == 0
+    marker = tmp_path / "killed"
+    size = 40
+    pids = set(client.run(os.getpid).values())
+    done: list[int] = []
+
+    def predict(coder, texts, progress):
+        doomed = texts[2 * size : 3 * size]  # the third batch: two have been coded by then
+        runner = DaskRunner(client, batch_size=size)
+        return runner(_DiesOnce(coder, marker, doomed), texts, progress)
+
+    with open_project(dask.project) as store:
+        report = code_project(
+            store,
+            kind="rules",
+            codebook=resolve_codebook(store),
+            predict=predict,
+            progress=lambda n, total: done.append(n),
+        )
+    assert marker.exists(), "no worker was killed"
+    assert int(marker.read_text()) in pids  # one of the cluster's own worker processes died
+    assert len(done) == -(-413 // size)  # each batch counted once, none twice
+    assert report.segments == 413
+    assert _export(dask, tmp_path / "dask.csv") == _export(plain, tmp_path / "plain.csv")
+    assert _count(dask) == _count(plain)
+    assert report.codings == _count(plain)[0]
+
+
+def test_a_bad_scheduler_is_one_line_and_changes_nothing(ingested, tmp_path, monkeypatch):
+    monkeypatch.setattr("qualcode.coding.distributed.CONNECT_TIMEOUT_S", 1.0)
+    qc = _copy(ingested, tmp_path / "p.db")
+    before = qc.dump()
+    for address, message in [
+        ("tcp://127.0.0.1:1", "Error: cannot reach a Dask scheduler at 'tcp://127.0.0.1:1'"),
+        ("nowhere", "Error: cannot reach a Dask scheduler at 'nowhere'"),
+        ("local:0", "Error: --scheduler local:0: write local:N"),
+    ]:
+        result = qc("code", "--kind", "rules", "--scheduler", address)
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(message)
+        assert result.stderr.count("\n") == 1
+        assert qc.dump() == before
+
+
+def test_a_scheduler_without_workers_is_refused(ingested, tmp_path, monkeypatch):
+    monkeypatch.setattr("qualcode.coding.distributed.CONNECT_TIMEOUT_S", 1.0)
+    qc = _copy(ingested, tmp_path / "p.db")
+    before = qc.dump()
+    with distributed.LocalCluster(n_workers=0, dashboard_address=None) as empty:
+        result = qc("code", "--kind", "rules", "--scheduler", empty.scheduler_address)
+    assert result.exit_code == 1
+    assert "has no workers" in result.stderr
+    assert qc.dump() == before
+
+
+def test_without_a_scheduler_dask_is_never_imported(ingested, tmp_path):
+    qc = _copy(ingested, tmp_path / "p.db")
+    script = (
+        "import sys\n"
+        "from qualcode.cli import cli\n"
+        f"try:\n    cli(['-p', {str(qc.project)!r}, 'code', '--kind', 'rules'])\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed'))\n"
+        "print('loaded:', loaded)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rules coded 413 segments" in result.stdout
+    assert "loaded: []" in result.stdout
+    assert _count(qc)[0] > 0
