@@ -15,9 +15,10 @@ denials (``concepts.DENIAL``) are all built from ``NEGATION_WORDS``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
 from enum import Enum
 
+import numpy
 from spacy.attrs import LOWER, SENT_START
 from spacy.strings import hash_string
 from spacy.tokens import Doc
@@ -189,32 +190,138 @@ REALITY_OPENER_PHRASES = _phrases(REALITY_OPENERS)
 ALTERNATIVE_PHRASES = _phrases(ALTERNATIVE_CUES)
 
 
-@dataclass(frozen=True, slots=True)
+def _cues_by_first_word() -> dict[int, list[tuple[tuple[int, ...], str]]]:
+    """The cue phrases by their first word, each with the kind of DocWords list that notes where
+    it starts ("anywhere" cues are "before" cues too: both count before a match)."""
+    out: dict[int, list[tuple[tuple[int, ...], str]]] = {}
+    for kind, phrases in (
+        ("opener", REALITY_OPENER_PHRASES),
+        ("anywhere", NOMINAL_ANYWHERE),
+        ("before", NOMINAL_ANYWHERE + NOMINAL_BEFORE),
+        ("after", NOMINAL_AFTER),
+        ("claim", CLAIM_PHRASES),
+    ):
+        for phrase in phrases:
+            out.setdefault(phrase[0], []).append((phrase, kind))
+    return out
+
+
+PHRASE_CUES = _cues_by_first_word()
+PHRASE_FIRST_IDS = frozenset(PHRASE_CUES)
+# Every word a check below looks for; DocWords notes where each stands in one pass.
+MARK_IDS = (
+    NEGATION_IDS
+    | BOUNDARY_IDS
+    | SENTENCE_END_IDS
+    | CONTRAST_IDS
+    | WISH_IDS
+    | WOULD_IDS
+    | PROBLEM_IDS
+    | PHRASE_FIRST_IDS
+    | {IF}
+)
+# "rather than X": the cue ends at most three words before the match (see contrast_of).
+ALTERNATIVE_REACH = 3 + max(len(p) for p in ALTERNATIVE_PHRASES)
+
+
 class DocWords:
-    """A Doc reduced to what negation needs: lower-case word ids and sentence starts.
+    """A Doc reduced to what negation needs: lower-case word ids, and the token indices
+    (ascending) of sentence starts, clause boundaries, stretch boundaries, negators, problem
+    words, wishes and contrast cues.
 
-    Built once per Doc from attribute arrays and compared as hash ids, so checking the context
-    of each match creates no Python Token or string per word."""
+    Built once per Doc in one pass over its attribute arrays, creating no Python Token or string
+    per word. Each match's clause, stretch and cues are then found by bisecting these lists, so
+    checking a match costs the same in a ten-word answer and in a 400,000-word turn with no full
+    stop (where rescanning the clause for every match made coding quadratic)."""
 
-    doc: Doc
-    lower: list[int]
-    sent_start: list[bool]
+    __slots__ = (
+        "boundaries",
+        "claims",
+        "doc",
+        "lower",
+        "negators",
+        "nominal_after",
+        "nominal_any",
+        "nominal_before",
+        "problems",
+        "starts",
+        "stops",
+        "wishes",
+    )
+
+    def __init__(self, doc: Doc, lower: list[int], starts: list[int]) -> None:
+        self.doc, self.lower, self.starts = doc, lower, starts
+        # boundaries: clause words and punctuation (clause_bounds); stops: sentence ends,
+        # contrast words and "in practice"... (_stretch); negators: negation words that negate
+        # (not "not just"); wishes: "wish", "if only", "would like"; the rest: where a cue
+        # phrase of that kind starts.
+        self.boundaries: list[int] = []
+        self.stops: list[int] = []
+        self.negators: list[int] = []
+        self.problems: list[int] = []
+        self.wishes: list[int] = []
+        self.nominal_before: list[int] = []  # NOMINAL_ANYWHERE or NOMINAL_BEFORE
+        self.nominal_any: list[int] = []
+        self.nominal_after: list[int] = []
+        self.claims: list[int] = []
+        kinds = {
+            "opener": self.stops,
+            "anywhere": self.nominal_any,
+            "before": self.nominal_before,
+            "after": self.nominal_after,
+            "claim": self.claims,
+        }
+        n = len(lower)
+        for i in [i for i, word in enumerate(lower) if word in MARK_IDS]:
+            word = lower[i]
+            nxt = lower[i + 1] if i + 1 < n else 0
+            if word in BOUNDARY_IDS:
+                self.boundaries.append(i)
+            if word in NEGATION_IDS and nxt not in NOT_NEGATING_IDS:
+                self.negators.append(i)
+            if word in PROBLEM_IDS:
+                self.problems.append(i)
+            if (
+                word in WISH_IDS
+                or (word == IF and nxt == ONLY)
+                or (word in WOULD_IDS and nxt in LIKE_IDS)
+            ):
+                self.wishes.append(i)
+            if word in SENTENCE_END_IDS or word in CONTRAST_IDS:
+                self.stops.append(i)
+            for phrase, kind in PHRASE_CUES.get(word, ()):
+                if len(phrase) == 1 or tuple(lower[i : i + len(phrase)]) == phrase:
+                    found = kinds[kind]
+                    if not found or found[-1] != i:
+                        found.append(i)
 
     @classmethod
     def of(cls, doc: Doc) -> DocWords:
-        array = doc.to_array([LOWER, SENT_START]).tolist() if len(doc) else []
-        return cls(doc, [row[0] for row in array], [row[1] == 1 for row in array])
+        if not len(doc):
+            return cls(doc, [], [])
+        array = doc.to_array([LOWER, SENT_START])
+        return cls(doc, array[:, 0].tolist(), numpy.flatnonzero(array[:, 1] == 1).tolist())
+
+
+def _last_upto(positions: list[int], i: int) -> int:
+    """The last of ``positions`` at or before i, else -1."""
+    k = bisect_right(positions, i)
+    return positions[k - 1] if k else -1
+
+
+def _first_from(positions: list[int], i: int, default: int) -> int:
+    """The first of ``positions`` at or after i, else ``default``."""
+    k = bisect_left(positions, i)
+    return positions[k] if k < len(positions) else default
 
 
 def clause_bounds(words: DocWords, start: int, end: int) -> tuple[int, int]:
-    """Token indices (start, end) of the clause around tokens [start, end)."""
-    lower, sent_start = words.lower, words.sent_start
-    while start > 0 and not sent_start[start] and lower[start - 1] not in BOUNDARY_IDS:
-        start -= 1
-    n = len(lower)
-    while end < n and not sent_start[end] and lower[end] not in BOUNDARY_IDS:
-        end += 1
-    return start, end
+    """Token indices (start, end) of the clause around tokens [start, end): from just after the
+    last clause word or punctuation before it (or a sentence start) to the next."""
+    n = len(words.lower)
+    c_start = max(0, _last_upto(words.starts, start), _last_upto(words.boundaries, start - 1) + 1)
+    c_end = min(_first_from(words.starts, end, n), _first_from(words.boundaries, end, n))
+    return c_start, c_end
 
 
 def _phrase_at(lower: list[int], i: int, phrases: tuple[tuple[int, ...], ...]) -> int:
@@ -228,20 +335,12 @@ def _phrase_at(lower: list[int], i: int, phrases: tuple[tuple[int, ...], ...]) -
 def _stretch(words: DocWords, start: int, end: int) -> tuple[int, int]:
     """The part of the sentence around tokens [start, end) up to a contrast: a "but", "yet",
     "however", "whereas", ";" or "in practice" (exclusive bounds)."""
-    lower, sent_start = words.lower, words.sent_start
-
-    def cut(i: int) -> bool:
-        return lower[i] in CONTRAST_IDS or bool(_phrase_at(lower, i, REALITY_OPENER_PHRASES))
-
-    a = start
-    while a > 0 and not sent_start[a] and lower[a - 1] not in SENTENCE_END_IDS and not cut(a - 1):
-        a -= 1
+    lower = words.lower
+    a = max(0, _last_upto(words.starts, start), _last_upto(words.stops, start - 1) + 1)
     if a > 0 and _phrase_at(lower, a - 1, REALITY_OPENER_PHRASES):
         a += 1  # "in practice" opens this stretch: its second word is not part of it
     n = len(lower)
-    b = end
-    while b < n and not sent_start[b] and lower[b] not in SENTENCE_END_IDS and not cut(b):
-        b += 1
+    b = min(_first_from(words.starts, end, n), _first_from(words.stops, end, n))
     return a, b
 
 
@@ -277,32 +376,33 @@ def contrast_of(words: DocWords, start: int, end: int) -> int | None:
     - "rather than", "instead of", "as opposed to" just before it in its clause.
     """
     lower = words.lower
+    n = len(lower)
     a, b = _stretch(words, start, end)
     c_start, c_end = clause_bounds(words, start, end)
-    for i in range(a, start):
-        if _phrase_at(lower, i, NOMINAL_ANYWHERE) or _phrase_at(lower, i, NOMINAL_BEFORE):
-            return i
+    i = _first_from(words.nominal_before, a, n)
+    if i < start:
+        return i
     # After the match, "in name only" says it alone; "on paper" or "in theory" only when the
     # sentence then turns ("a partnership of equals on paper and ... in practice"): "one set of
     # records on paper" is paper.
-    turns = b < len(lower) and (
+    turns = b < n and (
         lower[b] in CONTRAST_IDS or bool(_phrase_at(lower, b, REALITY_OPENER_PHRASES))
     )
-    for i in range(end, c_end):
-        if _phrase_at(lower, i, NOMINAL_AFTER) or (
-            turns and _phrase_at(lower, i, NOMINAL_ANYWHERE)
-        ):
-            return i
+    i = _first_from(words.nominal_after, end, n)
+    if turns:
+        i = min(i, _first_from(words.nominal_any, end, n))
+    if i < c_end:
+        return i
     real, has = _turns_to_reality(lower, b)
     if has:
         return b
     if real:
-        for i in range(a, start):
-            if _phrase_at(lower, i, CLAIM_PHRASES):
-                return i
+        i = _first_from(words.claims, a, n)
+        if i < start:
+            return i
     # "rather than (having) a pooled budget": the cue ends at most three words before the match,
     # with no clause break between ("rather" itself ends the previous clause).
-    for i in range(max(0, c_start - 2), start):
+    for i in range(max(0, c_start - 2, start - ALTERNATIVE_REACH), start):
         length = _phrase_at(lower, i, ALTERNATIVE_PHRASES)
         if length and start - (i + length) <= 3:
             between = lower[i + length : start]
@@ -323,35 +423,25 @@ def context_of(
     happen any more" is its absence). A contrast counts as one more negation, so a denial said
     to hold only in theory is no denial ("in theory nobody shunts costs, but in practice...").
     """
-    lower = words.lower
-    n = len(lower)
     c_start, c_end = clause_bounds(words, start, end)
-    cues = []
-    for i in range(c_start, c_end):
-        if start <= i < end:
-            continue  # a negation inside the match is part of what it means ("nobody owns")
-        if lower[i] in NEGATION_IDS and not (i + 1 < n and lower[i + 1] in NOT_NEGATING_IDS):
-            if (
-                barrier
-                and i >= end
-                and not any(lower[j] in PROBLEM_IDS for j in range(i + 1, c_end))
-            ):
-                continue
-            cues.append(i)
+    negators = words.negators
+    # A negation inside the match is part of what it means ("nobody owns"): only those before
+    # and after it count; for a barrier, those after it only with a problem word after them.
+    after_end = c_end
+    if barrier:
+        after_end = min(c_end, _last_upto(words.problems, c_end - 1))
+    before = bisect_left(negators, c_start), bisect_left(negators, start)
+    after = bisect_left(negators, end), bisect_left(negators, max(end, after_end))
+    count = before[1] - before[0] + after[1] - after[0]
     contrast = contrast_of(words, start, end)
-    if (len(cues) + (contrast is not None)) % 2 == 1:
+    if (count + (contrast is not None)) % 2 == 1:
         if contrast is not None:
             return Context.CONTRAST, _cue_text(words, contrast)
-        return Context.NEGATED, words.doc[cues[0]].text
-    for i in range(c_start, c_end):
-        word = lower[i]
-        nxt = lower[i + 1] if i + 1 < n else 0
-        if (
-            word in WISH_IDS
-            or (word == IF and nxt == ONLY)
-            or (word in WOULD_IDS and nxt in LIKE_IDS)
-        ):
-            return Context.WISH, words.doc[i].text
+        first = negators[before[0]] if before[1] > before[0] else negators[after[0]]
+        return Context.NEGATED, words.doc[first].text
+    i = _first_from(words.wishes, c_start, c_end)
+    if i < c_end:
+        return Context.WISH, words.doc[i].text
     return Context.PLAIN, None
 
 

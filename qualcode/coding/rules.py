@@ -108,18 +108,22 @@ class RuleCoder(BaseEstimator):
         return results
 
     def _code_doc(self, doc) -> RuleResult:
-        excluded: dict[str, list[tuple[int, int]]] = {}
+        # The tokens each code's near misses cover, so a match is checked against them in time
+        # that does not grow with how many there are in a long turn.
+        excluded: dict[str, set[int]] = {}
         if len(self.excluder_):
             for code_id, start, end in self.excluder_(doc):
-                excluded.setdefault(code_id, []).append((start, end))
+                excluded.setdefault(code_id, set()).update(range(start, end))
         found: dict[str, dict[str, Any]] = {}
         words = None
+        contexts: dict[tuple[int, int, bool], tuple[Context, str | None]] = {}
         for key, start, end in self.matcher_(doc):
             code_id = key.split("#")[0]
-            if any(s < end and start < e for s, e in excluded.get(code_id, ())):
+            covered = excluded.get(code_id)
+            if covered and not covered.isdisjoint(range(start, end)):
                 continue  # a near miss ("status quo", "charitable status") overlaps it
             words = words or DocWords.of(doc)
-            self._add_match(found, code_id, key, start, end, words)
+            self._add_match(found, code_id, key, start, end, words, contexts)
         out = RuleResult()
         for code_id, entry in found.items():
             if code_id == DENIED:
@@ -139,16 +143,18 @@ class RuleCoder(BaseEstimator):
         start: int,
         end: int,
         words: DocWords,
+        contexts: dict[tuple[int, int, bool], tuple[Context, str | None]],
     ) -> None:
         """Record one pattern match after negation: a negated or contrasted barrier is dropped;
         a negated, contrasted or wished-for prerequisite becomes evidence of its paired
-        barrier."""
+        barrier. ``contexts`` keeps the context of each span already checked in this Doc."""
         barrier = self.codebook.codes[code_id].polarity == "barrier"
-        context, cue = (
-            context_of(words, start, end, barrier=barrier)
-            if self.negation
-            else (Context.PLAIN, None)
-        )
+        context, cue = Context.PLAIN, None
+        if self.negation:
+            span = (start, end, barrier)
+            if span not in contexts:
+                contexts[span] = context_of(words, start, end, barrier=barrier)
+            context, cue = contexts[span]
         target, weight = code_id, 1.0
         if context is not Context.PLAIN:
             found.setdefault(DENIED, set()).add(code_id)
