@@ -46,18 +46,24 @@ class DocumentWriter:
         ids = self._participants(chunk)
         stamp = q.now()
         self.store.conn.executemany(
-            "INSERT INTO documents (path, source, sha256, format, site, participant_id, wave,"
-            " interview_date, consent, text, metadata, run_id, ingested_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (_document_row(doc, sha, site, ids, self.run_id, stamp) for doc, sha, site in chunk),
+            q.INSERT_DOCUMENT,
+            (
+                q.document_row(
+                    doc,
+                    sha256=sha,
+                    site=site,
+                    participant_id=_main_participant(doc, ids),
+                    run_id=self.run_id,
+                    stamp=stamp,
+                )
+                for doc, sha, site in chunk
+            ),
         )
         doc_ids = _lookup(self.store, "documents", "path", [doc.path for doc, _, _ in chunk])
         self.store.conn.executemany(
-            "INSERT INTO segments (document_id, participant_id, speaker, speaker_role, turn_index,"
-            ' part, start, "end", text, words, is_interviewer, start_time, end_time)'
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            q.INSERT_SEGMENT,
             (
-                _segment_row(doc_ids[doc.path], seg, ids)
+                q.segment_row(doc_ids[doc.path], seg, ids)
                 for doc, _, _ in chunk
                 for seg in doc.segments
             ),
@@ -124,42 +130,9 @@ def _people(doc: ParsedDocument, site: str | None) -> Iterable[Participant]:
         yield person
 
 
-def _document_row(doc, sha, site, ids, run_id, stamp) -> tuple:
-    meta = doc.metadata
-    main = _str(meta.get("participant"))
-    return (
-        doc.path,
-        doc.source,
-        sha,
-        doc.format,
-        site,
-        ids.get(main) if main else None,
-        _str_or_none(meta.get("wave")),
-        _str_or_none(meta.get("date")),
-        meta.get("consent"),
-        doc.text,
-        json.dumps(meta, sort_keys=True, default=str),
-        run_id,
-        stamp,
-    )
-
-
-def _segment_row(document_id: int, seg, ids: dict[str, int]) -> tuple:
-    return (
-        document_id,
-        ids.get(seg.participant) if seg.participant else None,
-        seg.speaker,
-        seg.speaker_role,
-        seg.turn_index,
-        seg.part,
-        seg.start,
-        seg.end,
-        seg.text,
-        len(seg.text.split()),
-        int(seg.is_interviewer),
-        seg.start_time,
-        seg.end_time,
-    )
+def _main_participant(doc, ids: dict[str, int]) -> int | None:
+    main = _str(doc.metadata.get("participant"))
+    return ids.get(main) if main else None
 
 
 def _lookup(store: Store, table: str, column: str, values: list[str]) -> dict[str, int]:
@@ -176,7 +149,3 @@ def _lookup(store: Store, table: str, column: str, values: list[str]) -> dict[st
 
 def _str(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
-
-
-def _str_or_none(value: object) -> str | None:
-    return None if value is None else str(value)

@@ -132,6 +132,66 @@ def upsert_participant(store: Store, person: Participant, *, origin: str) -> int
     return int(row["id"])
 
 
+INSERT_DOCUMENT = (
+    "INSERT INTO documents (path, source, sha256, format, site, participant_id, wave,"
+    " interview_date, consent, text, metadata, run_id, ingested_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_SEGMENT = (
+    "INSERT INTO segments (document_id, participant_id, speaker, speaker_role, turn_index,"
+    ' part, start, "end", text, words, is_interviewer, start_time, end_time)'
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def document_row(
+    doc: ParsedDocument,
+    *,
+    sha256: str,
+    site: str | None,
+    participant_id: int | None,
+    run_id: int,
+    stamp: str,
+) -> tuple:
+    """The values of INSERT_DOCUMENT for one document (one definition of the column layout,
+    for single inserts and the chunked writer alike)."""
+    meta = doc.metadata
+    return (
+        doc.path,
+        doc.source,
+        sha256,
+        doc.format,
+        site,
+        participant_id,
+        _str_or_none(meta.get("wave")),
+        _str_or_none(meta.get("date")),
+        meta.get("consent"),
+        doc.text,
+        json.dumps(meta, sort_keys=True, default=str),
+        run_id,
+        stamp,
+    )
+
+
+def segment_row(document_id: int, seg: Any, participant_ids: dict[str, int]) -> tuple:
+    """The values of INSERT_SEGMENT for one segment."""
+    return (
+        document_id,
+        participant_ids.get(seg.participant) if seg.participant else None,
+        seg.speaker,
+        seg.speaker_role,
+        seg.turn_index,
+        seg.part,
+        seg.start,
+        seg.end,
+        seg.text,
+        len(seg.text.split()),
+        int(seg.is_interviewer),
+        seg.start_time,
+        seg.end_time,
+    )
+
+
 def insert_document(
     store: Store,
     doc: ParsedDocument,
@@ -142,50 +202,21 @@ def insert_document(
     document_participant: str | None,
     run_id: int,
 ) -> int:
-    meta = doc.metadata
+    participant_id = participant_ids.get(document_participant) if document_participant else None
     cur = store.execute(
-        "INSERT INTO documents (path, source, sha256, format, site, participant_id, wave,"
-        " interview_date, consent, text, metadata, run_id, ingested_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            doc.path,
-            doc.source,
-            sha256,
-            doc.format,
-            site,
-            participant_ids.get(document_participant) if document_participant else None,
-            _str_or_none(meta.get("wave")),
-            _str_or_none(meta.get("date")),
-            meta.get("consent"),
-            doc.text,
-            json.dumps(meta, sort_keys=True, default=str),
-            run_id,
-            now(),
+        INSERT_DOCUMENT,
+        document_row(
+            doc,
+            sha256=sha256,
+            site=site,
+            participant_id=participant_id,
+            run_id=run_id,
+            stamp=now(),
         ),
     )
     document_id = int(cur.lastrowid)
     store.conn.executemany(
-        "INSERT INTO segments (document_id, participant_id, speaker, speaker_role, turn_index,"
-        ' part, start, "end", text, words, is_interviewer, start_time, end_time)'
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                document_id,
-                participant_ids.get(seg.participant) if seg.participant else None,
-                seg.speaker,
-                seg.speaker_role,
-                seg.turn_index,
-                seg.part,
-                seg.start,
-                seg.end,
-                seg.text,
-                len(seg.text.split()),
-                int(seg.is_interviewer),
-                seg.start_time,
-                seg.end_time,
-            )
-            for seg in doc.segments
-        ],
+        INSERT_SEGMENT, [segment_row(document_id, seg, participant_ids) for seg in doc.segments]
     )
     return document_id
 
