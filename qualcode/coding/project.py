@@ -48,11 +48,10 @@ def resolve_codebook(store: Store, path: str | Path | None = None) -> Codebook:
     return load_codebook(default_codebook_path())
 
 
-def use_codebook(store: Store, codebook: Codebook, *, only_if_unset: bool = False) -> bool:
-    """Make ``codebook`` the project's codebook (stored by hash). With ``only_if_unset`` it is
-    set only for a project that has none yet (its first coding). True when the setting changed."""
-    current = q.get_setting(store, "codebook")
-    if current == codebook.hash or (only_if_unset and current is not None):
+def use_codebook(store: Store, codebook: Codebook) -> bool:
+    """Make ``codebook`` the project's codebook (stored by hash); True when the setting changed.
+    (The first command that codes sets it in a project that has none: ``set_setting_if_unset``.)"""
+    if q.get_setting(store, "codebook") == codebook.hash:
         return False
     store_codebook(store, codebook)
     with store.atomic():
@@ -214,8 +213,7 @@ def train(
         }
         run_id = q.start_run(store, "train", params, codebook_hash=codebook.hash, coder=kind)
         q.set_setting(store, "training", f"coder:{source}")
-        if q.get_setting(store, "codebook") is None:
-            q.set_setting(store, "codebook", codebook.hash)
+        q.set_setting_if_unset(store, "codebook", codebook.hash)
         store.conn.executemany(
             "INSERT INTO evaluations (run_id, code, level, n_units, support, precision, recall,"
             " f1, kappa, threshold, predicted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -382,8 +380,7 @@ def _code_project(
     with store.atomic():
         who = coder_id(store, kind, "machine")
         run_id = q.start_run(store, "code", params, codebook_hash=codebook.hash, coder=kind)
-        if q.get_setting(store, "codebook") is None:
-            q.set_setting(store, "codebook", codebook.hash)
+        q.set_setting_if_unset(store, "codebook", codebook.hash)
         now = q.now()
         store.conn.executemany(
             "INSERT INTO coded_segments (segment_id, coder_id, run_id) VALUES (?, ?, ?)",
@@ -522,8 +519,7 @@ def store_human_codings(
     with store.atomic():
         who = coder_id(store, coder, "human")
         run_id = q.start_run(store, command, parameters, codebook_hash=codebook.hash, coder=coder)
-        if q.get_setting(store, "codebook") is None:
-            q.set_setting(store, "codebook", codebook.hash)
+        q.set_setting_if_unset(store, "codebook", codebook.hash)
         doc_ids = [d.document_id for d in documents]
         marks = ",".join("?" * len(doc_ids))
         in_documents = f"segment_id IN (SELECT id FROM segments WHERE document_id IN ({marks}))"

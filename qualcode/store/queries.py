@@ -55,6 +55,12 @@ def set_setting(store: Store, key: str, value: str) -> None:
     )
 
 
+def set_setting_if_unset(store: Store, key: str, value: str) -> None:
+    """Set ``key`` only in a project that has none yet (the first command to use a codebook
+    makes it the project's); inside the caller's transaction."""
+    store.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", (key, value))
+
+
 def latest_machine_run(store: Store) -> Any:
     """The latest finished coding run of any machine coder (id, coder, parameters), or None."""
     return store.execute(
