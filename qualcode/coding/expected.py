@@ -64,11 +64,16 @@ def load_expected(path: Path | None = None) -> tuple[Expected, str] | None:
     return expected, data.get("codebook_hash", "")
 
 
-def expected_for(codebook_hash: str, kind: str, training: str | None) -> Expected | None:
-    """The shipped figures when they describe this coder: the hybrid coder with the codebook
-    they were measured with, trained on that codebook's own training codings (not on a
-    project's coder, which ``units_from_store`` names "coder NAME in the project")."""
-    if kind != "hybrid" or (training or "").startswith("coder "):
+def expected_for(
+    codebook_hash: str, kind: str, training: str | None, embedding: str = "auto"
+) -> Expected | None:
+    """The shipped figures when they describe this coder: the hybrid coder with its default
+    embedding and the codebook they were measured with, trained on that codebook's own
+    training codings (not on a project's coder, which ``units_from_store`` names "coder NAME in
+    the project")."""
+    if kind != "hybrid" or embedding not in ("auto", "minilm"):
+        return None
+    if (training or "").startswith("coder "):
         return None
     loaded = load_expected()
     if loaded is None or loaded[1] != codebook_hash:

@@ -102,8 +102,9 @@ class FamilyCoder(BaseEstimator):
         Inverse regularisation of each logistic regression.
     threshold : float, default=0.5
         A family is given when its score reaches this.
-    embedding : {"auto", "none", "minilm"}, default="auto"
-        "auto" uses the packaged sentence embedding when it is installed.
+    embedding : {"auto", "none", "minilm", "wordllama"}, default="auto"
+        "auto" uses MiniLM when it is installed; "wordllama" is the fast static embedding
+        (``qualcode.coding.embedding``).
     random_state : int, default=0
     """
 
@@ -154,10 +155,12 @@ class FamilyCoder(BaseEstimator):
             )
         return self
 
-    def _features(self, texts: list[str]):
+    def _features(self, texts: list[str], *, remember: bool = True):
+        """Word n-grams, concept features and the embedding; ``remember=False`` when coding,
+        so the embedder keeps no vectors of the corpus."""
         blocks = [self.words_.transform(texts), sparse.csr_matrix(concept_features(texts))]
         if self.embedder_ is not None:
-            blocks.append(sparse.csr_matrix(self.embedder_.encode(texts)))
+            blocks.append(sparse.csr_matrix(self.embedder_.encode(texts, remember=remember)))
         return sparse.hstack(blocks).tocsr()
 
     def _piece_scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -172,7 +175,7 @@ class FamilyCoder(BaseEstimator):
         scores = np.zeros((len(pieces), len(self.families_)))
         if not pieces:
             return scores, owner_arr
-        x = self._features(pieces)
+        x = self._features(pieces, remember=False)
         gate = self.models_[ANY]
         p_any = gate.predict_proba(x)[:, 1] if gate is not None else np.ones(len(pieces))
         for k, family in enumerate(self.families_):

