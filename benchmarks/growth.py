@@ -5,10 +5,15 @@
     python benchmarks/growth.py --base 5000          # 5k, 20k, 80k
     python benchmarks/growth.py --base 31250         # 31k, 125k, 500k (the issue's target size)
     python benchmarks/growth.py --factors 1,4 --stages ingest,themes
+    python benchmarks/growth.py --base 31250 --factors 16 --stages ingest,hybrid,themes \
+        --embedding wordllama --scheduler local:2   # 500,000 responses, the fast path
+
+``--embedding`` and ``--scheduler`` are passed to the hybrid stage's ``qualcode code``.
 
 Each stage runs in its own process (this script again, with --child), so its peak resident
-memory is its own; the time is the command's own (``time.perf_counter`` around the CLI call,
-without Python's start-up). The responses are benchmarks/themes_speed.py's: sentences of the
+memory is its own (with its Dask workers', under --scheduler local:N, sampled every 0.2 s);
+the time is the command's own (``time.perf_counter`` around the CLI call, without Python's
+start-up). The responses are benchmarks/themes_speed.py's: sentences of the
 demo interviews and training quotes, shuffled, in CSV files of at most 100,000 rows.
 
 Beside the table it prints two ratios against the limit, at each size:
@@ -24,28 +29,30 @@ The first hybrid coding trains the coder (about 40 s) unless a trained one is ca
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 STAGES = {
-    "ingest": lambda tmp: ["ingest", f"{tmp}/survey", "--text-column", "response"],
-    "rules": lambda tmp: ["code", "--kind", "rules"],
-    "hybrid": lambda tmp: ["code", "--kind", "hybrid"],
-    "themes": lambda tmp: ["themes", "fit"],
-    "report": lambda tmp: ["report", "--out-dir", f"{tmp}/report"],
+    "ingest": lambda tmp, extra: ["ingest", f"{tmp}/survey", "--text-column", "response"],
+    "rules": lambda tmp, extra: ["code", "--kind", "rules"],
+    "hybrid": lambda tmp, extra: ["code", "--kind", "hybrid", *extra],
+    "themes": lambda tmp, extra: ["themes", "fit"],
+    "report": lambda tmp, extra: ["report", "--out-dir", f"{tmp}/report"],
 }
 TABLES = ("participants", "documents", "segments")
 
 
-def child(project: str, stage: str, tmp: str) -> None:
+def child(project: str, stage: str, tmp: str, extra: list[str]) -> None:
     """Run one stage in this process and print its figures as JSON on the last line."""
     from qualcode.cli import cli
 
@@ -62,13 +69,44 @@ def child(project: str, stage: str, tmp: str) -> None:
             figures["writes_s"] += time.perf_counter() - start
 
         writer.DocumentWriter.flush = timed_flush
+    tree = TreeMemory()
     start = time.perf_counter()
     try:
-        cli.main(["-p", project, *STAGES[stage](tmp)], standalone_mode=False)
+        cli.main(["-p", project, *STAGES[stage](tmp, extra)], standalone_mode=False)
     finally:
         figures["seconds"] = time.perf_counter() - start
-    figures["peak_mb"] = peak_mb()
+        tree.stop()
+    # with --scheduler local:N the workers are processes of their own: their memory counts
+    figures["peak_mb"] = max(peak_mb(), tree.peak_mb)
     print(json.dumps(figures))
+
+
+class TreeMemory:
+    """The peak of the resident memory of this process and all its descendants together,
+    sampled every 0.2 s (psutil, which Dask brings; without it, nothing is sampled)."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        try:
+            import psutil
+        except ImportError:
+            return
+        me = psutil.Process()
+        while not self._done.wait(0.2):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # a worker that has just exited
+                    total += proc.memory_info().rss
+            self.peak_mb = max(self.peak_mb, total / 1024**2)
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def peak_mb() -> float:
@@ -80,9 +118,9 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_stage(project: Path, stage: str, tmp: Path) -> dict[str, float]:
+def run_stage(project: Path, stage: str, tmp: Path, extra: list[str]) -> dict[str, float]:
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", stage, str(project), str(tmp)],
+        [sys.executable, __file__, *extra, "--child", stage, str(project), str(tmp)],
         capture_output=True,
         text=True,
     )
@@ -125,11 +163,15 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=1000, help="responses at 1x (default 1000)")
     parser.add_argument("--factors", default="1,4,16", help="sizes as multiples of the base")
     parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages")
+    parser.add_argument("--embedding", help="qualcode code --embedding, for the hybrid stage")
+    parser.add_argument("--scheduler", help="qualcode code --scheduler, for the hybrid stage")
     parser.add_argument("--child", nargs=3, metavar=("STAGE", "PROJECT", "TMP"), help="internal")
     args = parser.parse_args()
+    extra = [*(["--embedding", args.embedding] if args.embedding else [])]
+    extra += ["--scheduler", args.scheduler] if args.scheduler else []
     if args.child:
         stage, project, tmp = args.child
-        child(project, stage, tmp)
+        child(project, stage, tmp, extra)
         return
     from themes_speed import write_surveys
 
@@ -149,7 +191,7 @@ def main() -> None:
             words = write_surveys(tmp / "survey", n)
             project = tmp / "growth.db"
             create_project(project).close()
-            figures = {s: run_stage(project, s, tmp) for s in stages}
+            figures = {s: run_stage(project, s, tmp, extra) for s in stages}
             floor = read_and_hash(tmp / "survey")
             bare = bare_executemany(project, tmp)
         ingest = figures["ingest"]

@@ -7,7 +7,10 @@ Each synthetic response is one to three sentences drawn at random from the demo 
 and the training quotes, so the vocabulary and the mix of subjects are those of real
 partnership talk (not its structure: every response is a shuffle). The responses are
 ingested as survey CSVs (100,000 rows a file); then each command is timed in its own
-process, store reads and writes included, with its peak resident memory.
+process, store reads and writes included, with its peak resident memory, and the topics'
+quality printed beside it (NPMI coherence of each topic's top words over the responses, and
+topic diversity, the share of distinct words among all topics' top words), so that a sample
+fit and a full fit can be compared on both.
 """
 
 from __future__ import annotations
@@ -116,11 +119,14 @@ def main() -> None:
                 print(f"  themes fit --sample {how}: {seconds:.1f} s, peak memory {peak:.2f} GB")
                 print(f"    {out.splitlines()[0]}")
                 with open_project(project) as store:
-                    method = store.execute(
-                        "SELECT method FROM topic_models ORDER BY id DESC LIMIT 1"
-                    ).fetchone()[0]
+                    method, npmi, diversity = store.execute(
+                        "SELECT method, npmi, diversity FROM topic_models ORDER BY id DESC LIMIT 1"
+                    ).fetchone()
                 fitted = json.loads(method).get("sample")
-                print(f"    fitted on {fitted or n:,} responses")
+                print(
+                    f"    fitted on {fitted or n:,} responses; NPMI {npmi:.3f}, topic diversity"
+                    f" {diversity:.3f}"
+                )
 
 
 if __name__ == "__main__":

@@ -641,19 +641,33 @@ PREREQUISITE_RE = _stem_regex(PREREQUISITE_CUES)
 FEATURES_PER_FAMILY = 4
 
 
+def _cased(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The same pattern for lower-cased text (the stems and cue words are lower case): two to
+    three times faster than matching with IGNORECASE. For counting only, where a match's
+    position in the original text does not matter."""
+    return re.compile(pattern.pattern)
+
+
+_LOWER_TOPICS = {family: _cased(p) for family, p in TOPIC_RES.items()}
+_LOWER_CUES = _cased(DENIAL), _cased(BARRIER_RE), _cased(PREREQUISITE_RE)
+
+
 def concept_features(texts: list[str], families: tuple[str, ...] = HARDY_FAMILIES) -> np.ndarray:
     """Per text and family: log counts of topic words, of sentences where a topic word meets a
     barrier cue, and where it meets a prerequisite cue, and the share of sentences on the
     topic. Four columns per family, in ``families`` order."""
     out = np.zeros((len(texts), FEATURES_PER_FAMILY * len(families)))
+    denial, barrier_cue, prerequisite_cue = _LOWER_CUES
     for i, text in enumerate(texts):
-        sentences = SENTENCE.findall(text) or [text]
+        lowered = text.lower()
+        sentences = SENTENCE.findall(lowered) or [lowered]
         for s in sentences:
-            denied = bool(DENIAL.search(s))
-            barrier = bool(BARRIER_RE.search(s)) and not denied
-            prerequisite = bool(PREREQUISITE_RE.search(s))
+            denied = bool(denial.search(s))
+            barrier = bool(barrier_cue.search(s)) and not denied
+            prerequisite = bool(prerequisite_cue.search(s))
             for k, family in enumerate(families):
-                hits = len(TOPIC_RES[family].findall(s)) if family in TOPIC_RES else 0
+                topic = _LOWER_TOPICS.get(family)
+                hits = len(topic.findall(s)) if topic else 0
                 if not hits:
                     continue
                 col = FEATURES_PER_FAMILY * k

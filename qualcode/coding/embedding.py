@@ -17,9 +17,11 @@ import hashlib
 import importlib.util
 import os
 from functools import cache, lru_cache
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 from qualcode.errors import QualcodeError
 
@@ -79,18 +81,21 @@ class WordLlama:
         self.tokenizer.no_truncation()
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.vectors.shape[1]), dtype=np.float32)
         if not texts:
-            return out
+            return np.zeros((0, self.vectors.shape[1]), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        lengths = np.array([len(e.ids) for e in encodings])
-        ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64)
-        np.clip(ids, 0, len(self.vectors) - 1, out=ids)
-        filled = lengths > 0
-        if ids.size:
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[filled]
-            sums = np.add.reduceat(self.vectors[ids], starts, axis=0)
-            out[filled] = sums / lengths[filled, None]
+        ids = [e.ids for e in encodings]
+        lengths = np.array([len(i) for i in ids])
+        columns = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        np.clip(columns, 0, len(self.vectors) - 1, out=columns)
+        # token counts per text (a sparse row each) times the vectors: the sum of each text's
+        # token vectors, without a copy of every token's vector
+        counts = sparse.csr_matrix(
+            (np.ones(len(columns), dtype=np.float32), columns, np.r_[0, np.cumsum(lengths)]),
+            shape=(len(texts), len(self.vectors)),
+        )
+        out = np.asarray(counts @ self.vectors, dtype=np.float32)
+        out /= np.maximum(lengths, 1)[:, None]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 

@@ -193,7 +193,7 @@ class ModelCoder(BaseEstimator):
         best = np.maximum.reduceat(self._probabilities(x), whole, axis=0).tolist()
         codes = list(self.models_)
         out = [dict(zip(codes, row, strict=True)) for row in best]
-        return out, x[whole, : self.n_word_features_]
+        return out, WordRows(x[whole, : self.n_word_features_])
 
     def _char_features(self, sentences: list[str], parts: list[list[int]]):
         """The character n-gram TF-IDF of every piece, counted once per sentence: char_wb
@@ -243,26 +243,46 @@ class ModelCoder(BaseEstimator):
                 progress(len(batch))
         return results
 
-    def evidence(self, text: str, x_word_row, code: str, top: int = 5) -> list[Evidence]:
-        """The words that pushed this code up most, located in the text."""
-        coef = self.models_[code].coef_[0][: self.n_word_features_]
-        row = x_word_row.tocoo()
-        contributions = sorted(
-            ((value * coef[j], j) for j, value in zip(row.col, row.data, strict=True)),
-            reverse=True,
-        )
+    def evidence(self, text: str, words: WordRow, code: str, top: int = 5) -> list[Evidence]:
+        """The words that pushed this code up most, located in the text (``words``: the text's
+        word features, a row of ``scores_and_words``)."""
+        columns, values = words
+        weights = values * self.weights_[columns, self.codes_.index(code)]
         out: list[Evidence] = []
-        for weight, j in contributions:
+        # heaviest first, ties to the later column (as sorting (weight, column) pairs would)
+        for k in np.lexsort((-columns, -weights)).tolist():
+            weight = float(weights[k])
             if weight <= 0 or len(out) >= top:
                 break
-            term = str(self.word_terms_[j])
-            words = [w.removeprefix("not_") for w in term.split()]
-            if all(w in ENGLISH_STOP_WORDS or len(w) < 3 for w in words):
+            term = str(self.word_terms_[columns[k]])
+            if _says_nothing(term):
                 continue  # "the", "i", "been" carry weight but explain nothing to a reader
             span = _locate(text, term)
             if span:
                 out.append(Evidence(span[0], span[1], f"term '{term}' (+{weight:.2f})"))
         return out
+
+
+# A text's word features for evidence: the columns and values of its row.
+WordRow = tuple[np.ndarray, np.ndarray]
+
+
+class WordRows:
+    """The rows of a CSR matrix as (columns, values), without scipy's slow row indexing."""
+
+    def __init__(self, matrix) -> None:
+        self.matrix = matrix.tocsr()
+
+    def __getitem__(self, i: int) -> WordRow:
+        m = self.matrix
+        start, end = m.indptr[i], m.indptr[i + 1]
+        return m.indices[start:end], m.data[start:end]
+
+
+@lru_cache(maxsize=65536)
+def _says_nothing(term: str) -> bool:
+    words = [w.removeprefix("not_") for w in term.split()]
+    return all(w in ENGLISH_STOP_WORDS or len(w) < 3 for w in words)
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from enum import Enum
+from functools import lru_cache
 
 import numpy
 from spacy.attrs import LOWER, SENT_START
@@ -479,6 +480,23 @@ def is_negator(word: str) -> bool:
 
 
 def mark_negation(text: str) -> str:
+    """Lower-case ``text`` and prefix words in a negation's scope with ``not_`` (see
+    ``_mark_negation``). The model and family coders both read each segment this way, so the
+    results for texts of up to MARK_CACHE_CHARS characters are remembered (a few thousand)."""
+    if len(text) <= MARK_CACHE_CHARS:
+        return _remembered_marks(text)
+    return _mark_negation(text)
+
+
+MARK_CACHE_CHARS = 2000
+
+
+@lru_cache(maxsize=8192)
+def _remembered_marks(text: str) -> str:
+    return _mark_negation(text)
+
+
+def _mark_negation(text: str) -> str:
     """Lower-case ``text`` and prefix words in a negation's scope with ``not_``.
 
     "money was never the problem, it was the culture" ->
