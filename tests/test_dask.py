@@ -146,10 +146,12 @@ def test_a_worker_killed_mid_batch_is_retried_and_nothing_is_lost_or_doubled(
     pids = set(client.run(os.getpid).values())
     done: list[int] = []
 
-    def predict(coder, texts, progress):
+    def predict(coder, chunks, progress):
+        (texts,) = chunks = list(chunks)  # the demo's 413 segments are one chunk
         doomed = texts[2 * size : 3 * size]  # the third batch: two have been coded by then
         runner = DaskRunner(client, batch_size=size)
-        return runner(_DiesOnce(coder, marker, doomed), texts, progress)
+        yield from runner(_DiesOnce(coder, marker, doomed), chunks, progress)
+        runner.release()
 
     with open_project(dask.project) as store:
         report = code_project(
@@ -212,3 +214,22 @@ def test_without_a_scheduler_dask_is_never_imported(ingested, tmp_path):
     assert "rules coded 413 segments" in result.stdout
     assert "loaded: []" in result.stdout
     assert _count(qc)[0] > 0
+
+
+def test_chunks_stream_through_the_runner_in_order(client, ingested, tmp_path, monkeypatch):
+    """Segments go out a chunk at a time and the batches of later chunks run while earlier
+    ones are written: the codings are still the local run's."""
+    from qualcode.coding import project as coding
+
+    plain = _copy(ingested, tmp_path / "plain.db")
+    dask = _copy(ingested, tmp_path / "dask.db")
+    assert plain("code", "--kind", "rules").exit_code == 0
+    monkeypatch.setattr(coding, "CODE_CHUNK", 50)
+    with distributed.get_task_stream(client) as stream:
+        result = dask("code", "--kind", "rules", "--scheduler", client.scheduler.address)
+    assert result.exit_code == 0, result.output
+    assert _export(dask, tmp_path / "dask.csv") == _export(plain, tmp_path / "plain.csv")
+    assert _count(dask) == _count(plain)
+    keys = {str(t["key"]) for t in _batches(stream.data)}
+    chunks = {key.split("-")[3] for key in keys}
+    assert len(chunks) == -(-413 // 50)  # every chunk went out, in batches of its own

@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
 from typing import Any
@@ -84,8 +85,8 @@ def local_workers(address: str) -> int | None:
 
 
 class DaskRunner:
-    """Codes texts with a fitted coder on the cluster behind ``client``; called in place of
-    ``coder.predict(texts, progress)`` (see ``code_project``'s ``predict``)."""
+    """Codes chunks of texts with a fitted coder on the cluster behind ``client``, in place of
+    ``coder.predict`` on each chunk (see ``code_project``'s ``predict``)."""
 
     def __init__(self, client: Any, *, batch_size: int | None = None) -> None:
         self.client = client
@@ -120,52 +121,85 @@ class DaskRunner:
     def __call__(
         self,
         coder: Any,
-        texts: Sequence[str],
+        chunks: Iterable[Sequence[str]],
         progress: Callable[[int], None] | None = None,
-    ) -> list[list[Assignment]]:
+    ) -> Iterator[list[list[Assignment]]]:
+        """Each chunk's codes, in order, as soon as all its batches are back. Batches of the
+        next chunks keep the workers busy meanwhile (while this process writes a chunk)."""
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        texts = list(texts)
-        size = self.size_for(len(texts))
-        starts = list(range(0, len(texts), size))
         run = uuid.uuid4().hex[:12]
         shipped = self._ship(coder)
-        results: dict[int, list[list[Assignment]]] = {}
-        waiting = iter(starts)
-        position: dict[str, int] = {}
+        held: deque[_Chunk] = deque()  # chunks read and not yet given back, oldest first
+        first = 0  # the number of held[0]
+        batches = self._batches(chunks, held)
+        position: dict[str, tuple[int, int]] = {}
         running = as_completed()
 
         def submit(count: int) -> None:
-            for start in islice(waiting, count):
+            for number, start, texts in islice(batches, count):
                 future = self.client.submit(
                     _code_batch,
                     shipped,
-                    texts[start : start + size],
-                    key=f"qualcode-code-{run}-{start}",
+                    texts,
+                    key=f"qualcode-code-{run}-{number}-{start}",
                     retries=RETRIES,
                 )
-                position[future.key] = start
+                position[future.key] = (number, start)
                 running.add(future)
 
         try:
             submit(self.threads() * IN_FLIGHT_PER_THREAD)
             for future in running:
-                start = position.pop(future.key)
+                number, start = position.pop(future.key)
                 batch = future.result()
                 future.release()
-                if len(batch) != len(texts[start : start + size]) or start in results:
+                chunk = held[number - first]
+                if len(batch) != len(chunk.texts[start : start + chunk.size]) or (
+                    start in chunk.results
+                ):
                     raise QualcodeError(f"the batch at segment {start} came back malformed")
-                results[start] = batch
+                chunk.results[start] = batch
                 if progress:
                     progress(len(batch))
                 submit(1)
+                while held and held[0].done():
+                    first += 1
+                    yield held.popleft().codes()
+            while held:  # chunks with no texts
+                yield held.popleft().codes()
         except KilledWorker as exc:
             raise QualcodeError(
                 f"a coding batch killed its Dask worker each time it ran ({exc}); "
                 "see the workers' logs"
             ) from exc
-        return [result for start in starts for result in results[start]]
+
+    def _batches(
+        self, chunks: Iterable[Sequence[str]], held: deque[_Chunk]
+    ) -> Iterator[tuple[int, int, list[str]]]:
+        """(chunk number, start, texts) of each batch, reading a chunk only when its first
+        batch is wanted, and holding it until its codes are given back."""
+        for number, texts in enumerate(chunks):
+            chunk = _Chunk(list(texts), self.size_for(len(texts)))
+            held.append(chunk)
+            for start in range(0, len(chunk.texts), chunk.size):
+                yield number, start, chunk.texts[start : start + chunk.size]
+
+
+class _Chunk:
+    """A chunk of texts being coded in batches, and the batches' codes by start."""
+
+    def __init__(self, texts: list[str], size: int) -> None:
+        self.texts = texts
+        self.size = size
+        self.results: dict[int, list[list[Assignment]]] = {}
+
+    def done(self) -> bool:
+        return len(self.results) == math.ceil(len(self.texts) / self.size)
+
+    def codes(self) -> list[list[Assignment]]:
+        return [result for start in sorted(self.results) for result in self.results[start]]
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 
 MACHINE_CODERS = ("rules", "model", "hybrid")
 
-# Runs a fitted coder over texts in place of its own predict: (coder, texts, progress).
-Predict = Callable[[Any, list[str], Callable[[int], None]], list[Any]]
+# Runs a fitted coder over chunks of texts in place of its own predict, giving back each
+# chunk's results in order: (coder, chunks, progress) -> results per chunk.
+Predict = Callable[[Any, Iterator[list[str]], Callable[[int], None]], Iterator[list[Any]]]
 
 
 def resolve_codebook(store: Store, path: str | Path | None = None) -> Codebook:
@@ -302,8 +304,9 @@ def code_project(
 
     Earlier runs, and codings made with earlier codebooks, are kept for audit. A second
     ``code`` on the same project while this one works is refused (``exclusive``). ``predict``
-    ``(coder, texts, progress)`` runs the fitted coder in place of ``coder.predict`` (the Dask
-    runner of ``qualcode.coding.distributed``); this process writes what it returns.
+    ``(coder, chunks, progress)`` runs the fitted coder over chunks of texts in place of
+    ``coder.predict`` and gives back each chunk's results in order (the Dask runner of
+    ``qualcode.coding.distributed``); this process writes them as they come.
     """
     with exclusive(store, "coding"):
         return _code_project(
@@ -408,16 +411,21 @@ def _code_project(
     # One transaction for the whole run, so a failure anywhere leaves the project as it was;
     # segments are read, coded and written a chunk at a time, so memory stays flat. Readers
     # are not blocked meanwhile (WAL); other writers wait for the run.
+    pending: deque[list[Any]] = deque()  # chunks read, in order, not yet written
+
+    def texts() -> Iterator[list[str]]:
+        for segments in segment_chunks(store, site):
+            pending.append(segments)
+            yield [s["text"] for s in segments]
+
+    run = predict or (lambda coder, chunks, step: (coder.predict(c, progress=step) for c in chunks))
     with store.atomic():
         who = coder_id(store, kind, "machine")
         run_id = q.start_run(store, "code", params, codebook_hash=codebook.hash, coder=kind)
         q.set_setting_if_unset(store, "codebook", codebook.hash)
         now = q.now()
-        for segments in segment_chunks(store, site):
-            texts = [s["text"] for s in segments]
-            results = (
-                predict(coder, texts, step) if predict else coder.predict(texts, progress=step)
-            )
+        for results in run(coder, texts(), step):
+            segments = pending.popleft()
             store.conn.executemany(
                 "INSERT INTO coded_segments (segment_id, coder_id, run_id) VALUES (?, ?, ?)",
                 [(s["id"], who, run_id) for s in segments],
