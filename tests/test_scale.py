@@ -223,13 +223,13 @@ def test_a_failure_in_a_late_chunk_leaves_the_project_as_it_was(tmp_path, monkey
         assert store.execute("SELECT count(*) FROM runs WHERE command = 'code'").fetchone()[0] == 0
 
 
-def test_character_ngrams_summed_over_sentences_are_the_pieces_own(tmp_path):
-    """The model coder counts character n-grams once per sentence and sums them into the
-    pieces (whole answer, sentences, pairs) it scores: the features are the ones
-    TfidfVectorizer gives each piece."""
+def test_ngrams_counted_per_sentence_are_the_pieces_own(tmp_path):
+    """The model coder counts word and character n-grams once per sentence and sums them into
+    the pieces it scores (whole answer, sentences, pairs), adding the word bigrams that join
+    sentences: the features are the ones TfidfVectorizer gives each piece."""
     import numpy as np
 
-    from qualcode.coding.model import ModelCoder, _windows_of_sentences
+    from qualcode.coding.model import ModelCoder, _join_matrix, _windows_of_sentences
     from qualcode.coding.training import default_units
 
     with _store(tmp_path / "p.db") as store:
@@ -237,6 +237,13 @@ def test_character_ngrams_summed_over_sentences_are_the_pieces_own(tmp_path):
     units = default_units(book)
     coder = ModelCoder(book).fit(units.texts[:600], units.labels[:600])
     texts = [s.text for d in read_documents([CORPUS]) for s in d.segments][:300]
+    texts += units.texts[-200:]  # the training prose: longer sentences, published register
+    texts += [
+        "We never agreed. Not once! The budget was not pooled? No.",
+        "A sentence. \u2026 Another one, not shared.",  # a sentence without a token
+        "Trailing space.   ",
+        "",
+    ]
     pieces, sentences, parts = [], [], []
     for text in texts:
         windows, (own, spans) = _windows_of_sentences(text, len(sentences))
@@ -244,7 +251,11 @@ def test_character_ngrams_summed_over_sentences_are_the_pieces_own(tmp_path):
         sentences += own
         parts += spans
     assert len(pieces) > 2 * len(texts)  # many answers have several sentences
-    expected = coder.char_.transform(pieces)
-    summed = coder._char_features(sentences, parts)
-    assert summed.shape == expected.shape
-    assert np.abs((summed - expected).toarray()).max() < 1e-12
+    join = _join_matrix(parts, len(sentences))
+    for expected, summed in [
+        (coder.char_.transform(pieces), coder._char_features(sentences, join)),
+        (coder.word_.transform(pieces), coder._word_features(sentences, parts, join)),
+    ]:
+        assert summed.shape == expected.shape
+        assert expected.nnz > 10 * len(texts)
+        assert np.abs((summed - expected).toarray()).max() < 1e-12

@@ -161,9 +161,6 @@ class ModelCoder(BaseEstimator):
         return best_thresholds(probabilities, labels, self.codes_)
 
     # -- prediction ---------------------------------------------------------------------
-    def _features(self, texts: list[str]):
-        return self._stack(self.word_.transform(texts), self.char_.transform(texts))
-
     def predict_proba(self, texts: Sequence[Any]) -> list[dict[str, float]]:
         """Probability of each predicted code for each text: the highest over the whole text,
         each sentence and each pair of sentences.
@@ -188,30 +185,48 @@ class ModelCoder(BaseEstimator):
             pieces.extend(windows)
             sentences.extend(spans[0])
             parts.extend(spans[1])
-        x = self._stack(self.word_.transform(pieces), self._char_features(sentences, parts))
+        join = _join_matrix(parts, len(sentences))
+        x = self._stack(
+            self._word_features(sentences, parts, join), self._char_features(sentences, join)
+        )
         # each text's pieces are consecutive rows, starting at ``whole``: its best per code
         best = np.maximum.reduceat(self._probabilities(x), whole, axis=0).tolist()
         codes = list(self.models_)
         out = [dict(zip(codes, row, strict=True)) for row in best]
         return out, WordRows(x[whole, : self.n_word_features_])
 
-    def _char_features(self, sentences: list[str], parts: list[list[int]]):
+    def _char_features(self, sentences: list[str], join):
         """The character n-gram TF-IDF of every piece, counted once per sentence: char_wb
         n-grams never cross a word, so a piece's counts are the sum of its sentences' (what
         ``self.char_.transform(pieces)`` gives, at a third of the cost)."""
         counts = CountVectorizer.transform(self.char_, sentences).astype(np.float64)
-        rows = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
-        cols = np.fromiter((j for p in parts for j in p), dtype=np.int64, count=len(rows))
-        join = sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, cols)), shape=(len(parts), len(sentences))
+        return _tfidf(self.char_, join @ counts)
+
+    def _word_features(self, sentences: list[str], parts: list[list[int]], join):
+        """The word n-gram TF-IDF of every piece, counted once per sentence. A sentence ends
+        in ``.``, ``!`` or ``?`` (where the pieces are split), a token of its own that ends any
+        negation's scope, so a piece's negation marks are its sentences' and its uni- and
+        bigrams are theirs plus the bigrams that join them, added here (what
+        ``self.word_.transform(pieces)`` gives: ``tests/test_scale.py`` checks)."""
+        counts = CountVectorizer.transform(self.word_, sentences).astype(np.float64)
+        tokens = [mark_negation(s).split() for s in sentences]
+        vocabulary = self.word_.vocabulary_
+        rows, cols = [], []
+        for row, part in enumerate(parts):
+            last = None
+            for j in part:
+                if not tokens[j]:
+                    continue
+                if last is not None:
+                    col = vocabulary.get(f"{last} {tokens[j][0]}")
+                    if col is not None:
+                        rows.append(row)
+                        cols.append(col)
+                last = tokens[j][-1]
+        joins = sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(len(parts), len(vocabulary))
         )
-        x = (join @ counts).tocsr()
-        x.sort_indices()
-        if self.char_.sublinear_tf:
-            np.log(x.data, out=x.data)
-            x.data += 1
-        x.data *= self.char_.idf_[x.indices]
-        return normalize(x, norm=self.char_.norm, copy=False)
+        return _tfidf(self.word_, join @ counts + joins)
 
     def _probabilities(self, x) -> np.ndarray:
         """Each code model's probability for each row of ``x``: one sparse product for all
@@ -286,6 +301,24 @@ def _says_nothing(term: str) -> bool:
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _join_matrix(parts: list[list[int]], n: int):
+    """A (pieces x sentences) matrix with a 1 where a piece is made of a sentence."""
+    rows = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    cols = np.fromiter((j for p in parts for j in p), dtype=np.int64, count=len(rows))
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(parts), n))
+
+
+def _tfidf(vectorizer: TfidfVectorizer, counts):
+    """What a fitted TfidfVectorizer makes of these term counts (sublinear tf, idf, norm)."""
+    x = sparse.csr_matrix(counts)
+    x.sort_indices()
+    if vectorizer.sublinear_tf:
+        np.log(x.data, out=x.data)
+        x.data += 1
+    x.data *= vectorizer.idf_[x.indices]
+    return normalize(x, norm=vectorizer.norm, copy=False)
 
 
 def _windows_of_sentences(text: str, first: int) -> tuple[list[str], tuple[list[str], list]]:
