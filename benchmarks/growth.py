@@ -78,6 +78,14 @@ def child(project: str, stage: str, tmp: str, extra: list[str]) -> None:
         tree.stop()
     # with --scheduler local:N the workers are processes of their own: their memory counts
     figures["peak_mb"] = max(peak_mb(), tree.peak_mb)
+    if stage == "themes":  # the topics' quality beside their cost
+        from qualcode.store import open_project
+
+        with open_project(project) as store:
+            method, npmi, diversity = store.execute(
+                "SELECT method, npmi, diversity FROM topic_models ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        figures.update(npmi=npmi, diversity=diversity, sample=json.loads(method).get("sample") or 0)
     print(json.dumps(figures))
 
 
@@ -202,6 +210,14 @@ def main() -> None:
         for s in stages:
             f = figures[s]
             print(f"  {s:<7} {f['seconds']:8.1f} s  peak {f['peak_mb']:7.0f} MB", flush=True)
+        if "themes" in figures:
+            t = figures["themes"]
+            fitted = f"a sample of {t['sample']:,}" if t["sample"] else "all responses"
+            print(
+                f"  themes fitted on {fitted}: NPMI {t['npmi']:.3f}, diversity"
+                f" {t['diversity']:.3f}",
+                flush=True,
+            )
         print(
             f"  ingest at {floor / ingest['seconds']:.3f} of the speed of reading and hashing the"
             f" files ({floor:.4f} s); its store writes ({ingest['writes_s']:.2f} s) at"
@@ -215,6 +231,9 @@ def main() -> None:
     for s in stages:
         cells = [f"{r[3][s]['seconds']:.1f} s, {r[3][s]['peak_mb']:.0f} MB" for r in rows]
         print(f"| {s} | " + " | ".join(cells) + " |")
+    if "themes" in stages:
+        cells = [f"{r[3]['themes']['npmi']:.3f} / {r[3]['themes']['diversity']:.3f}" for r in rows]
+        print("| themes NPMI / diversity | " + " | ".join(cells) + " |")
     print("| ingest / read+hash | " + " | ".join(f"{r[4]:.3f}" for r in rows) + " |")
     print("| store writes / bare executemany | " + " | ".join(f"{r[5]:.2f}" for r in rows) + " |")
 
