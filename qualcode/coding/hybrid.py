@@ -43,8 +43,8 @@ class HybridCoder(BaseEstimator):
         One threshold for every code instead of the tuned ones.
     gate : bool, default=True
         Use the family gate (False: every code over its threshold, as before the gate).
-    embedding : {"auto", "none", "minilm"}, default="auto"
-        Passed to the FamilyCoder.
+    embedding : {"auto", "none", "minilm", "wordllama"}, default="auto"
+        Passed to the FamilyCoder (``qualcode code --embedding``).
     """
 
     def __init__(

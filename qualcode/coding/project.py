@@ -268,13 +268,10 @@ SEGMENTS_SQL = (
 )
 
 
-def respondent_segments(store: Store, site: str | None = None) -> list[Any]:
-    return store.execute(SEGMENTS_SQL + " ORDER BY s.id", (site, site)).fetchall()
-
-
 def segment_chunks(store: Store, site: str | None = None) -> Iterator[list[Any]]:
-    """``respondent_segments`` in id order, CODE_CHUNK at a time (keyset paging: each chunk
-    is its own query, so writing between chunks is safe)."""
+    """The respondent segments (id, text) to code, of one site or all, in id order,
+    CODE_CHUNK at a time (keyset paging: each chunk is its own query, so writing between
+    chunks is safe)."""
     size = CODE_CHUNK
     last = 0
     while True:
