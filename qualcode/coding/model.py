@@ -140,9 +140,7 @@ class ModelCoder(BaseEstimator):
             model.fit(x, y, sample_weight=weight)
             self.models_[code.id] = model
             self.codes_.append(code.id)
-        models = list(self.models_.values())
-        self.weights_ = np.vstack([m.coef_[0] for m in models]).T if models else None
-        self.bias_ = np.array([m.intercept_[0] for m in models])
+        self._stacked = None  # derived from the models on first use (``_coefficients``)
         self.n_word_features_ = len(self.word_.vocabulary_)
         self.word_terms_ = self.word_.get_feature_names_out()
 
@@ -234,7 +232,25 @@ class ModelCoder(BaseEstimator):
         function)."""
         if not self.models_:
             return np.zeros((x.shape[0], 0))
-        return expit(x @ self.weights_ + self.bias_)
+        weights, bias = self._coefficients()
+        return expit(x @ weights + bias)
+
+    def _coefficients(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every code model's coefficients as one (features x codes) matrix, and the
+        intercepts, in ``codes_`` order: derived from ``models_`` once per process, and never
+        pickled (it would double the coder in the cache and on its way to Dask workers)."""
+        if getattr(self, "_stacked", None) is None:
+            models = list(self.models_.values())
+            self._stacked = (
+                np.vstack([m.coef_[0] for m in models]).T,
+                np.array([m.intercept_[0] for m in models]),
+            )
+        return self._stacked
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_stacked", None)
+        return state
 
     def threshold_for(self, code: str) -> float:
         return self.threshold if self.threshold is not None else self.thresholds_.get(code, 0.5)
@@ -262,7 +278,7 @@ class ModelCoder(BaseEstimator):
         """The words that pushed this code up most, located in the text (``words``: the text's
         word features, a row of ``scores_and_words``)."""
         columns, values = words
-        weights = values * self.weights_[columns, self.codes_.index(code)]
+        weights = values * self._coefficients()[0][columns, self.codes_.index(code)]
         out: list[Evidence] = []
         # heaviest first, ties to the later column (as sorting (weight, column) pairs would)
         for k in np.lexsort((-columns, -weights)).tolist():
