@@ -74,6 +74,11 @@ def test_code_with_the_wordllama_embedding(qc, tmp_path):
             "SELECT parameters FROM runs WHERE command = 'code'"
         ).fetchone()
     assert json.loads(parameters)["embedding"] == "wordllama"  # the run says how it was coded
+    # nor does the report claim them for this run
+    assert qc("report", "--out-dir", tmp_path / "report").exit_code == 0
+    assert (
+        "Machine coder's expected agreement" not in (tmp_path / "report" / "index.html").read_text()
+    )
 
 
 def test_the_embedding_is_for_the_hybrid_coder(qc):

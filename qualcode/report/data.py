@@ -107,11 +107,13 @@ def _expected(store: Store, who) -> dict[str, Any] | None:
     if who.kind != "machine" or who.run_id is None:
         return None
     run = store.execute(
-        "SELECT coder, codebook_hash FROM runs WHERE id = ?", (who.run_id,)
+        "SELECT coder, codebook_hash, parameters FROM runs WHERE id = ?", (who.run_id,)
     ).fetchone()
     if run is None:
         return None
-    expected = expected_for(run["codebook_hash"] or "", run["coder"] or "", who.training)
+    # the figures hold for the embedding they were measured with (``code --embedding``)
+    embedding = json.loads(run["parameters"] or "{}").get("embedding") or "auto"
+    expected = expected_for(run["codebook_hash"] or "", run["coder"] or "", who.training, embedding)
     if expected is None:
         return None
     return {
