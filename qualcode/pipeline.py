@@ -313,7 +313,7 @@ def make_report(
 ) -> ReportFiles:
     """Write the site-comparison report: index.html, the agreement pages it links to, and
     codings.csv, themes.csv and matrix.csv beside it (report.docx too if asked)."""
-    from qualcode.coding.project import codings_csv, export_rows
+    from qualcode.coding.project import codings_csv_lines, iter_export_rows
     from qualcode.report import data as report_data
     from qualcode.report import render_audit
     from qualcode.report import site as report_site
@@ -386,10 +386,11 @@ def make_report(
     index = folder / "index.html"
     index.write_text(html, encoding="utf-8")
     written.append(index)
-    rows = export_rows(store, coder=data.coder["coder"])
+    rows = iter_export_rows(store, coder=data.coder["coder"])
     if no_quotes:
-        rows = [dict(r, text="", evidence=[]) for r in rows]
-    (folder / "codings.csv").write_text(codings_csv(rows), encoding="utf-8")
+        rows = (dict(r, text="", evidence=[]) for r in rows)
+    with (folder / "codings.csv").open("w", encoding="utf-8") as out:
+        out.writelines(codings_csv_lines(rows))  # streamed: never the whole export in memory
     topics = theme_results.export_rows(themes, themes_run) if themes_run else []
     (folder / "themes.csv").write_text(theme_results.themes_csv(topics), encoding="utf-8")
     (folder / "matrix.csv").write_text(report_site.matrix_csv(data), encoding="utf-8")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from qualcode.errors import InputError, TranscriptError
@@ -109,6 +109,13 @@ def spreadsheet_safe(value: object) -> object:
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object] | Mapping[str, object]]) -> str:
     """The one CSV writer for every export: the header, then rows (sequences in header order,
     or mappings by column name), each text cell spreadsheet-safe."""
+    return "".join(csv_lines(header, rows))
+
+
+def csv_lines(
+    header: Sequence[str], rows: Iterable[Sequence[object] | Mapping[str, object]]
+) -> Iterator[str]:
+    """``csv_text`` a row at a time (the header first), for exports too large to hold."""
     import csv
     import io
 
@@ -118,7 +125,14 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object] | Mapping[st
     for row in rows:
         cells = [row.get(c) for c in header] if isinstance(row, Mapping) else row
         writer.writerow([spreadsheet_safe(c) for c in cells])
-    return out.getvalue()
+        if out.tell() > CSV_CHUNK:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+CSV_CHUNK = 1 << 16  # characters of CSV handed on at a time
 
 
 def check_yaml(text: str, path: str | Path, *, first_line: int = 1) -> None:

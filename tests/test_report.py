@@ -317,3 +317,111 @@ def test_audit_names_a_band_only_where_the_interval_lies_in_it(demo_run):
         assert "in Landis and Koch's terms" in page or "no single Landis and Koch band" in page
     assert checked > 10
     assert reasons > 5
+
+
+def _counted(demo_run, coder):
+    """The report's data for ``coder``, and the same project's respondent segments with the
+    coder's codes, read plainly, for counting again segment by segment."""
+    from collections import defaultdict
+
+    from qualcode.agreement.coders import resolve
+    from qualcode.coding.project import resolve_codebook
+    from qualcode.report.data import build, default_coder
+    from qualcode.store.queries import respondent_units
+
+    with open_project(demo_run / "qualcode.db") as store:
+        book = resolve_codebook(store)
+        data = build(store, book, coder)
+        who = resolve(store, coder or default_coder(store))
+        units = respondent_units(store)
+        rows = store.execute(
+            "SELECT c.id, c.segment_id, k.code, c.confidence FROM codings c"
+            " JOIN codes k ON k.id = c.code_id JOIN coders x ON x.id = c.coder_id"
+            " WHERE x.name = ? AND (? IS NULL OR c.run_id = ?) ORDER BY c.id",
+            (who.name, who.run_id, who.run_id),
+        ).fetchall()
+    known = {c.id: c for c in book.codable}
+    codings = defaultdict(list)
+    for r in rows:
+        if r["code"] in known:
+            codings[r["segment_id"]].append(r)
+    for u in units:
+        u["site"] = u["site"] or "(no site)"
+        u["person"] = u["participant"] or u["speaker"]
+        u["codes"] = {c["code"] for c in codings[u["id"]]}
+    assert len(rows) > 100
+    assert data.sites == sorted({u["site"] for u in units})
+    return data, units, codings, known
+
+
+def _count(members, test):
+    hits = [u for u in members if test(u)]
+    return len(hits), len({u["person"] for u in hits})
+
+
+@pytest.mark.parametrize("coder", [None, "coder-a"])
+def test_the_shares_are_those_of_counting_every_segment(demo_run, coder):
+    """The report's figures are grouped SQL queries, so that memory stays flat on a large
+    consultation; here the matrix, scorecard and breakdowns are counted again in Python."""
+    data, units, _, known = _counted(demo_run, coder)
+    for site in data.sites:
+        members = [u for u in units if u["site"] == site]
+        assert data.segments_by_site[site] == len(members)
+        for code in known:
+            cell = data.matrix[code][site]
+            assert (cell["n"], cell["people"]) == _count(members, lambda u, c=code: c in u["codes"])
+            assert cell["of_people"] == len({u["person"] for u in members})
+        for row in data.scorecard:
+            missing = sum(1 for u in members if u["codes"] & set(row["barriers"]))
+            assert row["cells"][site]["missing"] == missing
+    checked = 0
+    for key in ("tier", "stakeholder_group"):
+        for row in data.breakdown[key]:
+            members = [u for u in units if (u[key] or "(none)") == row["value"]]
+            assert row["segments"] == len(members)
+            for (family, polarity), cell in row["shares"].items():
+                n, _ = _count(
+                    members,
+                    lambda u, f=family, p=polarity: any(
+                        c.split(".")[0] == f and known[c].polarity == p for c in u["codes"]
+                    ),
+                )
+                assert cell["n"] == n
+                checked += n
+    assert checked > 0
+
+
+@pytest.mark.parametrize("coder", [None, "coder-a"])
+def test_pairs_and_quotes_are_those_of_counting_every_segment(demo_run, coder):
+    """Codes that come together, and the quotes chosen per code and site: strongest first,
+    then short, then fewest other codes, then corpus order; one per person."""
+    from itertools import combinations
+
+    from qualcode.report.data import LONG_QUOTE, QUOTES_PER_CELL
+
+    data, units, codings, _ = _counted(demo_run, coder)
+    pairs = Counter(p for u in units for p in combinations(sorted(u["codes"]), 2))
+    assert data.cooccurrence
+    assert [r["n"] for r in data.cooccurrence] == sorted(
+        (n for n in pairs.values() if n >= 5), reverse=True
+    )[: len(data.cooccurrence)]
+    for r in data.cooccurrence:
+        assert pairs[(r["a"], r["b"])] == r["n"]
+    by_id = {u["id"]: u for u in units}
+    crowded = 0
+    for (code, site), quotes in data.quotes.items():
+        candidates = sorted(
+            (-c["confidence"], (by_id[s]["words"] or 0) > LONG_QUOTE, len(by_id[s]["codes"]), s)
+            for s, cs in codings.items()
+            if s in by_id and by_id[s]["site"] == site
+            for c in cs
+            if c["code"] == code
+        )
+        chosen, people = [], set()
+        for *_, segment in candidates:
+            if by_id[segment]["person"] not in people:
+                people.add(by_id[segment]["person"])
+                chosen.append(segment)
+        crowded += len(candidates) > len(chosen)
+        assert [q["segment_id"] for q in quotes] == chosen[:QUOTES_PER_CELL]
+    assert crowded  # some cells had two candidates from one person, which must not both show

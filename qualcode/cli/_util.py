@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +71,20 @@ def error_boundary() -> Iterator[None]:
 
 
 def write_output(
-    path: str | Path, text: str, ctx: click.Context | None = None, what: str = ""
+    path: str | Path, text: str | Iterable[str], ctx: click.Context | None = None, what: str = ""
 ) -> None:
-    """Write an -o file; a missing folder or a refused write is one line and exit 1. With
-    ``ctx``, the file holds transcript text: the project records it, so that removing a
-    document later deletes it too."""
+    """Write an -o file, from one text or from pieces as they come (an export too large to
+    hold); a missing folder or a refused write is one line and exit 1. With ``ctx``, the file
+    holds transcript text: the project records it, so that removing a document later deletes
+    it too."""
     target = Path(path)
     try:
-        target.write_text(text, encoding="utf-8")
+        with target.open("w", encoding="utf-8") as out:
+            if isinstance(text, str):
+                out.write(text)
+            else:
+                for piece in text:
+                    out.write(piece)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         if isinstance(exc, FileNotFoundError) and not target.parent.is_dir():

@@ -12,14 +12,13 @@ import click
 from qualcode.cli._util import CONTEXT_SETTINGS, error_boundary, highlight, project, write_output
 from qualcode.coding.project import (
     EXPORT_COLUMNS,
-    codings_csv,
-    export_rows,
+    codings_csv_lines,
     import_codings,
+    iter_export_rows,
     resolve_codebook,
     segment_view,
 )
 from qualcode.coding.review import readable_why
-from qualcode.errors import InputError
 
 
 @click.group("codings", context_settings=CONTEXT_SETTINGS)
@@ -90,28 +89,31 @@ def export(ctx, fmt, coder, site, all_runs, output) -> None:
       qualcode codings export --format jsonl --coder hybrid -o hybrid.jsonl
       qualcode codings export --site Saltmere -o saltmere.csv
     """
+    counted = 0
+
+    def count(rows):
+        nonlocal counted
+        for row in rows:
+            counted += 1
+            yield row
+
     with project(ctx) as store, error_boundary():
-        rows = export_rows(store, coder=coder, all_runs=all_runs)
-        if site is not None:
-            sites = {r[0] for r in store.execute("SELECT DISTINCT site FROM documents")}
-            if site not in sites:
-                listed = ", ".join(sorted(str(s) for s in sites)) or "none"
-                raise InputError(
-                    None, f"no site {site!r} in the project (sites: {listed})", field="--site"
-                )
-            rows = [r for r in rows if r["site"] == site]
-    if fmt == "csv":
-        text = codings_csv(rows)
-    else:
-        text = "".join(
-            json.dumps({c: row[c] for c in EXPORT_COLUMNS}, ensure_ascii=False) + "\n"
-            for row in rows
-        )
+        # rows stream from the store to the file: an export of millions of codings is never held
+        rows = count(iter_export_rows(store, coder=coder, all_runs=all_runs, site=site))
+        if fmt == "csv":
+            pieces = codings_csv_lines(rows)
+        else:
+            pieces = (
+                json.dumps({c: row[c] for c in EXPORT_COLUMNS}, ensure_ascii=False) + "\n"
+                for row in rows
+            )
+        if output:
+            write_output(output, pieces, ctx, "codings export")
+        else:
+            for piece in pieces:
+                click.echo(piece, nl=False)
     if output:
-        write_output(output, text, ctx, "codings export")
-        click.echo(f"Wrote {len(rows)} codings to {output}.")
-    else:
-        click.echo(text, nl=False)
+        click.echo(f"Wrote {counted} codings to {output}.")
 
 
 @command.command("show")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ from qualcode.errors import InputError, QualcodeError, UnknownCodeError
 from qualcode.store import Store
 from qualcode.store import queries as q
 from qualcode.store.db import exclusive
-from qualcode.textio import csv_text, merge_spans
+from qualcode.textio import csv_lines, merge_spans
 
 if TYPE_CHECKING:
     from qualcode.coding.evaluate import Score
@@ -675,9 +675,14 @@ _LATEST = (
 )
 
 
-def codings_csv(rows: list[dict[str, Any]]) -> str:
+def codings_csv(rows: Iterable[dict[str, Any]]) -> str:
     """Export rows as CSV text with the EXPORT_COLUMNS header; evidence as JSON."""
-    return csv_text(
+    return "".join(codings_csv_lines(rows))
+
+
+def codings_csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """``codings_csv`` a piece at a time, for writing an export too large to hold."""
+    return csv_lines(
         EXPORT_COLUMNS,
         (
             [json.dumps(row[c]) if c == "evidence" else row[c] for c in EXPORT_COLUMNS]
@@ -687,12 +692,21 @@ def codings_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def export_rows(
-    store: Store, *, coder: str | None = None, all_runs: bool = False
+    store: Store, *, coder: str | None = None, all_runs: bool = False, site: str | None = None
 ) -> list[dict[str, Any]]:
-    """Codings with their segment, document and participant, in the export column order.
+    """``iter_export_rows`` as a list."""
+    return list(iter_export_rows(store, coder=coder, all_runs=all_runs, site=site))
+
+
+def iter_export_rows(
+    store: Store, *, coder: str | None = None, all_runs: bool = False, site: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Codings with their segment, document and participant, in the export column order, read
+    from the store as they are used (an export of millions of codings is never held).
 
     ``start`` and ``end`` are the segment's offsets in the document; evidence spans are offsets
-    within the segment's text.
+    within the segment's text. ``coder`` and ``site``, when given, must exist (checked before
+    the first row).
     """
     if (
         coder is not None
@@ -702,7 +716,14 @@ def export_rows(
         raise InputError(
             None, f"no coder {coder!r} (coders: {', '.join(known) or 'none'})", field="--coder"
         )
-    rows = store.execute(
+    if site is not None:
+        sites = {r[0] for r in store.execute("SELECT DISTINCT site FROM documents")}
+        if site not in sites:
+            listed = ", ".join(sorted(str(s) for s in sites)) or "none"
+            raise InputError(
+                None, f"no site {site!r} in the project (sites: {listed})", field="--site"
+            )
+    cursor = store.execute(
         "SELECT d.path AS document, d.site, coalesce(p.pseudonym, dp.pseudonym) AS participant,"
         " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
         ' s.id AS segment_id, s.start, s."end", s.speaker, s.text, x.code, x.family,'
@@ -712,14 +733,15 @@ def export_rows(
         " JOIN coders k ON k.id = c.coder_id"
         " LEFT JOIN participants p ON p.id = s.participant_id"
         " LEFT JOIN participants dp ON dp.id = d.participant_id"
-        " WHERE (? IS NULL OR k.name = ?) AND (? OR " + _LATEST + ")"
-        " ORDER BY d.path, s.start, k.name, x.code",
-        (coder, coder, int(all_runs)),
-    ).fetchall()
-    return [
+        " WHERE (? IS NULL OR k.name = ?) AND (? IS NULL OR d.site = ?) AND (? OR "
+        + _LATEST
+        + ") ORDER BY d.path, s.start, k.name, x.code",
+        (coder, coder, site, site, int(all_runs)),
+    )
+    return (
         {**dict(r), "confidence": round(r["confidence"], 4), "evidence": json.loads(r["evidence"])}
-        for r in rows
-    ]
+        for r in cursor
+    )
 
 
 @dataclass(slots=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import combinations
 from typing import Any
 
 from qualcode.agreement.coders import resolve
@@ -19,7 +20,6 @@ from qualcode.codebook import Codebook
 from qualcode.coding.expected import REVIEW_BELOW, expected_for
 from qualcode.errors import EmptyCorpusError
 from qualcode.store import Store
-from qualcode.store.queries import respondent_units
 from qualcode.textio import marked_pieces
 from qualcode.types import REFERENCE_CODERS
 
@@ -71,37 +71,6 @@ class ReportData:
     segments_by_site: dict[str, int] = field(default_factory=dict)
 
 
-def _segments(store: Store) -> list[dict[str, Any]]:
-    rows = respondent_units(store)
-    for r in rows:
-        r["site"] = r["site"] or "(no site)"
-        r["participant"] = r["participant"] or r["speaker"]
-        # survey respondents are shown as such, not by their row ids
-        r["display"] = "survey respondent" if r["format"] == "csv" else r["participant"]
-    return rows
-
-
-def _codings(store: Store, coder_id: int, run_id: int | None) -> dict[int, list[dict]]:
-    sql = (
-        "SELECT c.segment_id, k.code, c.confidence, c.evidence FROM codings c"
-        " JOIN codes k ON k.id = c.code_id WHERE c.coder_id = ?"
-    )
-    args: tuple = (coder_id,)
-    if run_id is not None:
-        sql += " AND c.run_id = ?"
-        args = (coder_id, run_id)
-    out: dict[int, list[dict]] = defaultdict(list)
-    for r in store.execute(sql, args):
-        out[r["segment_id"]].append(
-            {
-                "code": r["code"],
-                "confidence": r["confidence"],
-                "evidence": json.loads(r["evidence"]),
-            }
-        )
-    return out
-
-
 def _expected(store: Store, who) -> dict[str, Any] | None:
     """The machine coder's out-of-domain kappa per family, where measured for it."""
     if who.kind != "machine" or who.run_id is None:
@@ -125,85 +94,191 @@ def _expected(store: Store, who) -> dict[str, Any] | None:
 
 
 def build(store: Store, codebook: Codebook, coder: str | None = None) -> ReportData:
-    units = _segments(store)
-    if not units:
+    """The report's figures, counted by SQLite over the project in a few grouped queries.
+
+    Nothing here holds every segment or coding in memory: the respondent segments and the
+    coder's codes are copied into temporary tables (which SQLite keeps on disk past its page
+    cache), every share is a ``GROUP BY`` over them, and only the quotes that are shown are
+    read with their text. Memory stays flat as a consultation grows to hundreds of thousands
+    of responses.
+    """
+    total = store.execute("SELECT count(*) FROM segments WHERE is_interviewer = 0").fetchone()[0]
+    if not total:
         raise EmptyCorpusError("no respondent segments in the project; ingest transcripts first")
     who = resolve(store, coder or default_coder(store), field="--coder")
     coder_id = store.execute("SELECT id FROM coders WHERE name = ?", (who.name,)).fetchone()[0]
-    codings = _codings(store, coder_id, who.run_id)
-    sites = sorted({u["site"] for u in units})
     codes = [
         {"id": c.id, "label": c.label, "family": c.family, "polarity": c.polarity}
         for c in codebook.codable
     ]
-    known = {c["id"] for c in codes}
-    by_site = defaultdict(list)
-    for u in units:
-        u["codes"] = {c["code"] for c in codings.get(u["id"], []) if c["code"] in known}
-        u["site_tier"] = f"{u['site']}: {u['tier'] or '(none)'}"
-        by_site[u["site"]].append(u)
-    overview, caveats = _overview(units, sites, by_site)
-    matrix = _matrix(codes, sites, by_site, lambda u, code: code in u["codes"])
     families = [
         {"id": f, "label": codebook.codes[f].label if f in codebook.codes else f}
         for f in dict.fromkeys(c["family"] for c in codes)
     ]
-    family_matrix = _matrix(
-        families, sites, by_site, lambda u, fam: any(c.split(".")[0] == fam for c in u["codes"])
-    )
-    polarity = {c["id"]: c["polarity"] for c in codes}
-    family_polarity = {}
-    for f in families:
-        for pol in ("barrier", "prerequisite"):
-            family_polarity[(f["id"], pol)] = _matrix(
+    with _tables(store, codebook, coder_id, who.run_id):
+        sites = [r[0] for r in store.execute("SELECT DISTINCT site FROM r_units ORDER BY site")]
+        members = {
+            r[0]: (r[1], r[2])
+            for r in store.execute(
+                "SELECT site, count(*), count(DISTINCT participant) FROM r_units GROUP BY site"
+            )
+        }
+        overview, caveats = _overview(store, sites)
+        matrix = _matrix(codes, sites, members, _counts(store, "h.code"))
+        family_matrix = _matrix(families, sites, members, _counts(store, "b.family"))
+        by_polarity = _counts(store, "b.family", "b.polarity")
+        family_polarity = {
+            (f["id"], pol): _matrix(
                 [{"id": f["id"]}],
                 sites,
-                by_site,
-                lambda u, fam, pol=pol: any(
-                    c.split(".")[0] == fam and polarity[c] == pol for c in u["codes"]
-                ),
+                members,
+                {
+                    (f["id"], s): v
+                    for (fam, p, s), v in by_polarity.items()
+                    if (fam, p) == (f["id"], pol)
+                },
             )[f["id"]]
-    return ReportData(
-        codebook=codebook,
-        coder=who.as_dict() | {"label": who.label, "expected": _expected(store, who)},
-        sites=sites,
-        overview=overview,
-        caveats=caveats,
-        codes=codes,
-        matrix=matrix,
-        family_matrix=family_matrix,
-        family_polarity=family_polarity,
-        side_by_side=_side_by_side(codes, sites, matrix),
-        scorecard=_scorecard(codebook, codes, sites, by_site, matrix),
-        quotes=_quotes(codes, sites, by_site, codings),
-        breakdown={
-            key: _breakdown(units, key, families, codebook)
-            for key in ("tier", "stakeholder_group", "site_tier")
-        },
-        cooccurrence=_cooccurrence(units, codebook),
-        distinctive=_distinctive(codes, sites, matrix),
-        segments_by_site={s: len(by_site[s]) for s in sites},
+            for f in families
+            for pol in ("barrier", "prerequisite")
+        }
+        return ReportData(
+            codebook=codebook,
+            coder=who.as_dict() | {"label": who.label, "expected": _expected(store, who)},
+            sites=sites,
+            overview=overview,
+            caveats=caveats,
+            codes=codes,
+            matrix=matrix,
+            family_matrix=family_matrix,
+            family_polarity=family_polarity,
+            side_by_side=_side_by_side(codes, sites, matrix),
+            scorecard=_scorecard(store, codebook, codes, sites, matrix),
+            quotes=_quotes(store, codes, sites),
+            breakdown={
+                key: _breakdown(store, key, families)
+                for key in ("tier", "stakeholder_group", "site_tier")
+            },
+            cooccurrence=_cooccurrence(store, codebook),
+            distinctive=_distinctive(codes, sites, matrix),
+            segments_by_site={s: members[s][0] for s in sites},
+        )
+
+
+# A participant that is not known (no pseudonym, no speaker) is one person in the counts, as a
+# Python set counts None once; SQL's count(DISTINCT) would skip NULLs, so it gets this stand-in.
+NOBODY = "\x00"
+
+
+@contextmanager
+def _tables(store: Store, codebook: Codebook, coder_id: int, run_id: int | None) -> Iterator[None]:
+    """Temporary tables for the report's queries, dropped afterwards:
+
+    * ``r_units``: respondent segments with site, participant, document, words, tier, group;
+    * ``r_book``: each codable code with its family (the part of its id before the first dot)
+      and polarity, and ``r_answers``: each prerequisite with the barriers it answers;
+    * ``r_has``: which codes of the codebook the coder (or the run) gave each respondent
+      segment, once per segment and code, with ``r_codings`` holding every such coding.
+    """
+    _drop(store)
+    try:
+        store.execute(
+            "CREATE TEMP TABLE r_units AS SELECT s.id,"
+            " coalesce(nullif(d.site, ''), '(no site)') AS site,"
+            " coalesce(nullif(coalesce(p.pseudonym, dp.pseudonym), ''), s.speaker, ?)"
+            " AS participant, d.path AS document, d.format, s.words,"
+            " coalesce(p.tier, dp.tier) AS tier,"
+            " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
+            " coalesce(p.role, dp.role) AS role"
+            " FROM segments s JOIN documents d ON d.id = s.document_id"
+            " LEFT JOIN participants p ON p.id = s.participant_id"
+            " LEFT JOIN participants dp ON dp.id = d.participant_id"
+            " WHERE s.is_interviewer = 0",
+            (NOBODY,),
+        )
+        store.execute("CREATE UNIQUE INDEX temp.r_units_id ON r_units (id)")
+        store.execute(
+            "CREATE TEMP TABLE r_book (code TEXT PRIMARY KEY, family TEXT, polarity TEXT)"
+        )
+        store.conn.executemany(
+            "INSERT INTO r_book VALUES (?, ?, ?)",
+            [(c.id, c.id.split(".")[0], c.polarity) for c in codebook.codable],
+        )
+        store.execute("CREATE TEMP TABLE r_answers (prerequisite TEXT, barrier TEXT)")
+        store.conn.executemany(
+            "INSERT INTO r_answers VALUES (?, ?)",
+            [
+                (c.id, barrier)
+                for c in codebook.codable
+                if c.polarity == "prerequisite"
+                for barrier in _paired_barriers(codebook, c.id)
+            ],
+        )
+        store.execute(
+            "CREATE TEMP TABLE r_codings AS SELECT c.id AS coding, c.segment_id, k.code,"
+            " c.confidence FROM codings c JOIN codes k ON k.id = c.code_id"
+            " JOIN r_book b ON b.code = k.code"
+            " WHERE c.coder_id = ? AND (? IS NULL OR c.run_id = ?)"
+            " AND c.segment_id IN (SELECT id FROM r_units)",
+            (coder_id, run_id, run_id),
+        )
+        store.execute(
+            "CREATE TEMP TABLE r_has (segment_id INTEGER, code TEXT,"
+            " PRIMARY KEY (segment_id, code)) WITHOUT ROWID"
+        )
+        store.execute("INSERT OR IGNORE INTO r_has SELECT segment_id, code FROM r_codings")
+        yield
+    finally:
+        _drop(store)
+
+
+def _drop(store: Store) -> None:
+    for table in ("r_units", "r_book", "r_answers", "r_codings", "r_has"):
+        store.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def _counts(store: Store, *keys: str) -> dict[tuple, tuple[int, int]]:
+    """Segments and distinct participants per (keys..., site) that carry a code, where keys
+    are columns of ``r_has h`` and ``r_book b`` (a code, or a family and polarity)."""
+    columns = ", ".join(keys)
+    rows = store.execute(
+        f"SELECT {columns}, u.site, count(DISTINCT h.segment_id), count(DISTINCT u.participant)"
+        " FROM r_has h JOIN r_book b ON b.code = h.code JOIN r_units u ON u.id = h.segment_id"
+        f" GROUP BY {columns}, u.site"
     )
+    return {tuple(r[: len(keys) + 1]): (r[-2], r[-1]) for r in rows}
 
 
-def _overview(units, sites, by_site) -> tuple[list[dict[str, Any]], list[str]]:
+def _overview(store: Store, sites: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    counted = {
+        r["site"]: r
+        for r in store.execute(
+            "SELECT site, count(*) AS segments, coalesce(sum(words), 0) AS words,"
+            " count(DISTINCT participant) AS participants,"
+            " count(DISTINCT CASE WHEN instr(document, '#') = 0 THEN document END) AS interviews,"
+            " count(DISTINCT CASE WHEN instr(document, '#') > 0 THEN document END) AS responses"
+            " FROM r_units GROUP BY site"
+        )
+    }
+    spread: dict[str, dict[str, dict[str, int]]] = {"groups": {}, "tiers": {}}
+    for name, column in (("groups", "stakeholder_group"), ("tiers", "tier")):
+        for site, value, n in store.execute(
+            f"SELECT site, coalesce(nullif({column}, ''), '(none)') AS value, count(*)"
+            " FROM r_units GROUP BY site, value ORDER BY site, value"
+        ):
+            spread[name].setdefault(site, {})[value] = n
     rows = []
     for site in sites:
-        members = by_site[site]
-        documents = {u["document"] for u in members}
-        interviews = {d for d in documents if "#" not in d}
+        r = counted[site]
         rows.append(
             {
                 "site": site,
-                "interviews": len(interviews),
-                "responses": len(documents) - len(interviews),
-                "participants": len({u["participant"] for u in members}),
-                "segments": len(members),
-                "words": sum(u["words"] or 0 for u in members),
-                "groups": dict(
-                    sorted(Counter(u["stakeholder_group"] or "(none)" for u in members).items())
-                ),
-                "tiers": dict(sorted(Counter(u["tier"] or "(none)" for u in members).items())),
+                "interviews": r["interviews"],
+                "responses": r["responses"],
+                "participants": r["participants"],
+                "segments": r["segments"],
+                "words": r["words"],
+                "groups": spread["groups"].get(site, {}),
+                "tiers": spread["tiers"].get(site, {}),
             }
         )
     caveats = []
@@ -223,21 +298,22 @@ def _overview(units, sites, by_site) -> tuple[list[dict[str, Any]], list[str]]:
     return rows, caveats
 
 
-def _matrix(items, sites, by_site, has) -> dict[str, dict[str, dict[str, Any]]]:
+def _matrix(items, sites, members, counts) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per item (code or family) and site: the segments carrying it, their share of the site's
+    segments, and how many of the site's participants raised it. ``members`` is site ->
+    (segments, participants); ``counts`` is (item, site) -> (segments, participants)."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for item in items:
         row = {}
         for site in sites:
-            members = by_site[site]
-            hits = [u for u in members if has(u, item["id"])]
-            people = {u["participant"] for u in members}
-            raised = {u["participant"] for u in hits}
+            segments, people = members[site]
+            n, raised = counts.get((item["id"], site), (0, 0))
             row[site] = {
-                "n": len(hits),
-                "share": len(hits) / len(members) if members else 0.0,
-                "people": len(raised),
-                "of_people": len(people),
-                "few": len(hits) < MIN_SEGMENTS or len(members) < MIN_SEGMENTS,
+                "n": n,
+                "share": n / segments if segments else 0.0,
+                "people": raised,
+                "of_people": people,
+                "few": n < MIN_SEGMENTS or segments < MIN_SEGMENTS,
             }
         out[item["id"]] = row
     return out
@@ -312,11 +388,20 @@ def _paired_barriers(codebook: Codebook, code_id: str) -> list[str]:
     return out
 
 
-def _scorecard(codebook, codes, sites, by_site, matrix) -> list[dict[str, Any]]:
+def _scorecard(store: Store, codebook, codes, sites, matrix) -> list[dict[str, Any]]:
     """Per prerequisite and site: present (evidenced more often than its barriers are raised),
     missing (its barriers raised more often), mixed (as often), too little to say (fewer than
     MIN_SEGMENTS segments either way), or not discussed. A prerequisite answers every barrier
-    paired with it (secure funding answers both budget constraints and short-term funding)."""
+    paired with it (secure funding answers both budget constraints and short-term funding);
+    a segment raising two of them counts once."""
+    raised = {
+        (r[0], r[1]): r[2]
+        for r in store.execute(
+            "SELECT a.prerequisite, u.site, count(DISTINCT h.segment_id) FROM r_answers a"
+            " JOIN r_has h ON h.code = a.barrier JOIN r_units u ON u.id = h.segment_id"
+            " GROUP BY a.prerequisite, u.site"
+        )
+    }
     rows = []
     for c in codes:
         if c["polarity"] != "prerequisite":
@@ -325,7 +410,7 @@ def _scorecard(codebook, codes, sites, by_site, matrix) -> list[dict[str, Any]]:
         cells = {}
         for site in sites:
             present = matrix[c["id"]][site]["n"]
-            missing = sum(1 for u in by_site[site] if u["codes"] & set(barriers))
+            missing = raised.get((c["id"], site), 0)
             if not present and not missing:
                 state = "not discussed"
             elif present + missing < MIN_SEGMENTS:
@@ -341,102 +426,126 @@ def _scorecard(codebook, codes, sites, by_site, matrix) -> list[dict[str, Any]]:
     return rows
 
 
-def _quotes(codes, sites, by_site, codings) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Per code and site, up to three quotes, one per person, strongest first: the most
-    confident coding, then one short enough to read beside a figure (LONG_QUOTE words), then
-    the segment given fewest other codes (it is about this code), then corpus order."""
+# The quotes' order, best first: the most confident coding, then one short enough to read
+# beside a figure, then the segment given fewest other codes, then corpus order (segment id),
+# then the order the codings were stored in.
+QUOTE_ORDER = "confidence DESC, long, others, segment_id, coding"
+
+
+def _quotes(store: Store, codes, sites) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Per code and site, up to QUOTES_PER_CELL quotes, one per person, strongest first (see
+    QUOTE_ORDER; a quote is long over LONG_QUOTE words). SQL ranks each person's codings and
+    then the people; only the chosen segments' text and evidence are read."""
+    chosen = store.execute(
+        "WITH candidate AS ("
+        "  SELECT c.coding, c.segment_id, c.code, c.confidence, u.site, u.participant,"
+        "   coalesce(u.words, 0) > ? AS long,"
+        "   (SELECT count(*) FROM r_has h WHERE h.segment_id = c.segment_id) AS others"
+        "  FROM r_codings c JOIN r_units u ON u.id = c.segment_id),"
+        " own_best AS (SELECT *, row_number() OVER ("
+        f"  PARTITION BY code, site, participant ORDER BY {QUOTE_ORDER}) AS mine FROM candidate),"
+        " ranked AS (SELECT *, row_number() OVER ("
+        f"  PARTITION BY code, site ORDER BY {QUOTE_ORDER}) AS place FROM own_best WHERE mine = 1)"
+        " SELECT r.code, r.site, r.place, r.confidence, r.segment_id, r.participant, u.format,"
+        " u.role, u.stakeholder_group, u.tier, s.text, g.evidence"
+        " FROM ranked r JOIN r_units u ON u.id = r.segment_id"
+        " JOIN segments s ON s.id = r.segment_id JOIN codings g ON g.id = r.coding"
+        " WHERE r.place <= ?",
+        (LONG_QUOTE, QUOTES_PER_CELL),
+    ).fetchall()
+    found: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for r in sorted(chosen, key=lambda r: r["place"]):
+        found[(r["code"], r["site"])].append(r)
     out = {}
-    for c in codes:
+    for c in codes:  # codebook order, then site order, as the report lists them
         for site in sites:
-            candidates = []
-            for u in by_site[site]:
-                for coding in codings.get(u["id"], []):
-                    if coding["code"] == c["id"]:
-                        candidates.append((coding["confidence"], u, coding["evidence"]))
-            candidates.sort(
-                key=lambda x: (
-                    -x[0],
-                    (x[1]["words"] or 0) > LONG_QUOTE,
-                    len(x[1]["codes"]),
-                    x[1]["id"],
-                )
-            )
-            chosen, people = [], set()
-            for confidence, u, evidence in candidates:
-                if u["participant"] in people:
-                    continue
-                people.add(u["participant"])
-                chosen.append(
-                    {
-                        "segment_id": u["id"],
-                        "speaker": u["display"],
-                        "weak": confidence < WEAK_MATCH,
-                        "role": u["role"],
-                        "group": u["stakeholder_group"],
-                        "tier": u["tier"],
-                        "site": site,
-                        "confidence": confidence,
-                        "pieces": marked_pieces(
-                            u["text"], [(e["start"], e["end"]) for e in evidence]
-                        ),
-                    }
-                )
-                if len(chosen) >= QUOTES_PER_CELL:
-                    break
-            if chosen:
-                out[(c["id"], site)] = chosen
+            rows = found.get((c["id"], site))
+            if not rows:
+                continue
+            out[(c["id"], site)] = [
+                {
+                    "segment_id": r["segment_id"],
+                    "speaker": "survey respondent"
+                    if r["format"] == "csv"
+                    else (None if r["participant"] == NOBODY else r["participant"]),
+                    "weak": r["confidence"] < WEAK_MATCH,
+                    "role": r["role"],
+                    "group": r["stakeholder_group"],
+                    "tier": r["tier"],
+                    "site": site,
+                    "confidence": r["confidence"],
+                    "pieces": marked_pieces(
+                        r["text"], [(e["start"], e["end"]) for e in json.loads(r["evidence"])]
+                    ),
+                }
+                for r in rows
+            ]
     return out
 
 
-def _breakdown(units, key: str, families, codebook) -> list[dict[str, Any]]:
-    """Per value of ``key`` (tier or stakeholder group): share of segments per family, with
-    the count behind it and whether it rests on fewer than MIN_SEGMENTS segments."""
-    groups = defaultdict(list)
-    for u in units:
-        groups[u[key] or "(none)"].append(u)
+# The groups a breakdown compares, as SQL over r_units: tier, stakeholder group, site and tier.
+BREAKDOWN_KEYS = {
+    "tier": "coalesce(nullif(u.tier, ''), '(none)')",
+    "stakeholder_group": "coalesce(nullif(u.stakeholder_group, ''), '(none)')",
+    "site_tier": "u.site || ': ' || coalesce(nullif(u.tier, ''), '(none)')",
+}
+
+
+def _breakdown(store: Store, key: str, families) -> list[dict[str, Any]]:
+    """Per value of ``key`` (tier, stakeholder group, or site and tier): share of segments per
+    family and polarity, with the count behind it and whether it rests on fewer than
+    MIN_SEGMENTS segments."""
+    value = BREAKDOWN_KEYS[key]
+    groups = {
+        r[0]: (r[1], r[2])
+        for r in store.execute(
+            f"SELECT {value} AS value, count(*), count(DISTINCT u.participant) FROM r_units u"
+            " GROUP BY value ORDER BY value"
+        )
+    }
+    hits = {
+        (r[0], r[1], r[2]): r[3]
+        for r in store.execute(
+            f"SELECT {value} AS value, b.family, b.polarity, count(DISTINCT h.segment_id)"
+            " FROM r_has h JOIN r_book b ON b.code = h.code JOIN r_units u ON u.id = h.segment_id"
+            " GROUP BY value, b.family, b.polarity"
+        )
+    }
     rows = []
-    for value in sorted(groups):
-        members = groups[value]
+    for name, (segments, people) in groups.items():
         shares = {}
         for f in families:
             for polarity in ("barrier", "prerequisite"):
-                hits = sum(
-                    1
-                    for u in members
-                    if any(
-                        c.split(".")[0] == f["id"] and codebook.codes[c].polarity == polarity
-                        for c in u["codes"]
-                    )
-                )
+                n = hits.get((name, f["id"], polarity), 0)
                 shares[(f["id"], polarity)] = {
-                    "share": hits / len(members),
-                    "n": hits,
-                    "few": hits < MIN_SEGMENTS or len(members) < MIN_SEGMENTS,
+                    "share": n / segments,
+                    "n": n,
+                    "few": n < MIN_SEGMENTS or segments < MIN_SEGMENTS,
                 }
-        people = len({u["participant"] for u in members})
         rows.append(
             {
-                "value": value,
-                "segments": len(members),
+                "value": name,
+                "segments": segments,
                 "people": people,
-                "few": len(members) < MIN_SEGMENTS,
+                "few": segments < MIN_SEGMENTS,
                 "shares": shares,
             }
         )
     return rows
 
 
-def _cooccurrence(units, codebook) -> list[dict[str, Any]]:
-    counts: Counter[tuple[str, str]] = Counter()
-    single: Counter[str] = Counter()
-    for u in units:
-        single.update(u["codes"])
-        for a, b in combinations(sorted(u["codes"]), 2):
-            counts[(a, b)] += 1
+def _cooccurrence(store: Store, codebook) -> list[dict[str, Any]]:
+    """The 20 pairs of codes most often given to the same segment (at least MIN_SEGMENTS),
+    with their Jaccard overlap."""
+    single = dict(store.execute("SELECT code, count(*) FROM r_has GROUP BY code").fetchall())
+    pairs = store.execute(
+        "SELECT a.code, b.code, count(*) AS n FROM r_has a JOIN r_has b"
+        " ON b.segment_id = a.segment_id AND b.code > a.code"
+        " GROUP BY a.code, b.code HAVING n >= ?",
+        (MIN_SEGMENTS,),
+    ).fetchall()
     rows = []
-    for (a, b), n in counts.items():
-        if n < MIN_SEGMENTS:
-            continue
+    for a, b, n in pairs:
         union = single[a] + single[b] - n
         rows.append(
             {
