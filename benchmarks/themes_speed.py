@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from qualcode.ingest import read_documents
@@ -46,25 +47,29 @@ def sentence_pool() -> list[str]:
     return pool
 
 
-def write_survey(path: Path, n: int, seed: int = 0, first: int = 0) -> int:
+def responses(n: int, seed: int = 0, first: int = 0) -> Iterator[list[str]]:
+    """``n`` synthetic responses as CSV rows: id, site, group, tier, one to three sentences."""
     rng = random.Random(seed)
     pool = sentence_pool()
+    for i in range(n):
+        text = " ".join(rng.choice(pool) for _ in range(rng.randint(1, 3)))
+        yield [f"R{first + i:06d}", rng.choice(SITES), rng.choice(GROUPS), rng.choice(TIERS), text]
+
+
+def survey_rows(n: int, per_file: int = 100_000, seed: int = 0) -> Iterator[list[str]]:
+    """The rows ``write_surveys`` writes, file after file, without writing them."""
+    for k, start in enumerate(range(0, n, per_file)):
+        yield from responses(min(per_file, n - start), seed=seed + k, first=start)
+
+
+def write_survey(path: Path, n: int, seed: int = 0, first: int = 0) -> int:
     words = 0
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["response_id", "site", "stakeholder_group", "tier", "response"])
-        for i in range(n):
-            text = " ".join(rng.choice(pool) for _ in range(rng.randint(1, 3)))
-            words += len(text.split())
-            writer.writerow(
-                [
-                    f"R{first + i:06d}",
-                    rng.choice(SITES),
-                    rng.choice(GROUPS),
-                    rng.choice(TIERS),
-                    text,
-                ]
-            )
+        for row in responses(n, seed, first):
+            words += len(row[-1].split())
+            writer.writerow(row)
     return words
 
 

@@ -39,6 +39,8 @@ YAML_ALIASES = Limit("QUALCODE_MAX_YAML_ALIASES", 100, "YAML aliases (*name)")
 YAML_CHARACTERS = Limit("QUALCODE_MAX_YAML_CHARS", 5_000_000, "characters of YAML")
 YAML_VALUES = Limit("QUALCODE_MAX_YAML_VALUES", 1_000_000, "values once YAML aliases are expanded")
 FILE_BYTES = Limit("QUALCODE_MAX_FILE_BYTES", 100_000_000, "bytes in one file")
+# A CSV of responses is read a line at a time (textio.read_lines), never held whole.
+STREAMED_BYTES = Limit("QUALCODE_MAX_STREAMED_BYTES", 4_000_000_000, "bytes in one CSV file")
 LINE_CHARACTERS = Limit("QUALCODE_MAX_LINE_CHARS", 5_000_000, "characters on one line")
 TURNS = Limit("QUALCODE_MAX_TURNS", 100_000, "speaker turns in one file")
 ZIP_MEMBER_BYTES = Limit("QUALCODE_MAX_ZIP_MEMBER_BYTES", 256_000_000, "bytes in one zip member")

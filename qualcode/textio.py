@@ -40,10 +40,12 @@ def decode(data: bytes, path: str | Path) -> str:
 def _decode_error(
     data: bytes, exc: UnicodeDecodeError, path: str | Path, encoding: str
 ) -> TranscriptError:
-    line = data.count(b"\n", 0, exc.start) + 1
+    # UTF-8-sig decodes what follows its BOM, so its positions start after it
+    start = exc.start + len(data) - len(exc.object)
+    line = data.count(b"\n", 0, start) + 1
     return TranscriptError(
         path,
-        f"byte 0x{data[exc.start]:02x} at offset {exc.start} is not valid {encoding}; "
+        f"byte 0x{data[start]:02x} at offset {start} is not valid {encoding}; "
         "re-save the file as UTF-8",
         line=line,
     )
@@ -91,6 +93,130 @@ def read_text(path: Path) -> str:
             if len(line) > LINE_CHARACTERS.value:
                 raise TranscriptError(path, LINE_CHARACTERS.exceeded(len(line)), line=number)
     return text
+
+
+def read_lines(path: Path, chunk: int = 1 << 20) -> Iterator[str]:
+    """``read_text`` a line at a time (each but perhaps the last ending in LF), reading
+    ``chunk`` bytes at a time: for a consultation's CSV too large to hold. The same decoding,
+    normalisation and checks as ``read_text``, with the same messages, raised when the reading
+    reaches them; the file may be up to QUALCODE_MAX_STREAMED_BYTES, not QUALCODE_MAX_FILE_BYTES.
+    ``"".join(read_lines(path)) == read_text(path)`` for any file both accept.
+    """
+    from qualcode.limits import LINE_CHARACTERS, STREAMED_BYTES
+
+    try:
+        size = path.stat().st_size
+        if size > STREAMED_BYTES.value:
+            raise TranscriptError(path, STREAMED_BYTES.exceeded(size))
+        handle = path.open("rb")
+    except OSError as exc:
+        raise TranscriptError(path, f"cannot read ({exc.strerror})") from exc
+    with handle:
+        yield from _lines_of(handle, path, chunk, LINE_CHARACTERS.value)
+
+
+def _lines_of(handle, path: Path, chunk: int, longest: int) -> Iterator[str]:
+    head = handle.read(max(chunk, 4))
+    encoding, utf16 = "utf-8", False
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            encoding, utf16 = name, name == "utf-16"
+            break
+    decoder = codecs.getincrementaldecoder(encoding)()
+    done = newlines = 0  # bytes decoded before this piece, and the LF bytes among them
+    line = 1  # the number of the line being built
+    held = ""  # text not yet a whole line (and a CR that may start a CRLF)
+    blank = True
+    waiting: list[str] = []
+    data = head
+    while data:
+        if blank and data.strip():
+            blank = False
+        if not utf16 and b"\0" in data:
+            at = data.index(b"\0")
+            raise TranscriptError(
+                path,
+                "contains NUL bytes: not a text file, or UTF-16 without a byte-order mark; "
+                "re-save it as UTF-8",
+                line=newlines + data.count(b"\n", 0, at) + 1,
+            )
+        pending = decoder.getstate()[0]  # bytes held over from the last piece
+        try:
+            text = decoder.decode(data)
+        except UnicodeDecodeError as exc:
+            before = done - len(pending)
+            if not done and encoding == "utf-8-sig":  # its BOM is taken off before decoding
+                before += len(codecs.BOM_UTF8)
+            lines = newlines - pending.count(b"\n")
+            raise _stream_decode_error(path, exc, before, lines, encoding) from exc
+        done += len(data)
+        newlines += data.count(b"\n")
+        pieces = _normalised_lines(held + text, path, line, longest)
+        held = pieces.pop()
+        line += len(pieces)
+        if blank:  # nothing but white space yet: kept until the file shows it is not empty
+            waiting += pieces
+        else:
+            yield from waiting
+            waiting = []
+            yield from pieces
+        data = handle.read(chunk)
+    try:
+        held += decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:  # the file ends inside a character
+        pending = decoder.getstate()[0]
+        lines = newlines - pending.count(b"\n")
+        raise _stream_decode_error(path, exc, done - len(pending), lines, encoding) from exc
+    if blank:
+        raise TranscriptError(path, "file is empty")
+    yield from waiting
+    yield from (p for p in _normalised_lines(held, path, line, longest, final=True) if p)
+
+
+def _normalised_lines(
+    text: str, path: Path, line: int, longest: int, final: bool = False
+) -> list[str]:
+    """Whole lines of ``text`` (LF-ended, normalised as ``normalise`` does), then what is left
+    for the next piece (a partial line, and a CR that may yet be a CRLF's)."""
+    if line == 1:
+        text = text.removeprefix("\ufeff")
+    keep = "\r" if text.endswith("\r") and not final else ""
+    if keep:
+        text = text[:-1]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    out = []
+    for number, piece in enumerate(lines[:-1], start=line):
+        piece = unicodedata.normalize("NFC", piece)
+        if len(piece) > longest:
+            raise TranscriptError(path, _too_long(len(piece)), line=number)
+        out.append(piece + "\n")
+    rest = lines[-1]
+    if len(rest) > longest:  # a line already too long need not be read to its end
+        raise TranscriptError(path, _too_long(len(rest)), line=line + len(lines) - 1)
+    out.append(unicodedata.normalize("NFC", rest) if final else rest + keep)
+    return out
+
+
+def _too_long(found: int) -> str:
+    from qualcode.limits import LINE_CHARACTERS
+
+    return LINE_CHARACTERS.exceeded(found)
+
+
+def _stream_decode_error(
+    path: Path, exc: UnicodeDecodeError, before: int, newlines: int, encoding: str
+) -> TranscriptError:
+    """``_decode_error`` for a piece of a file: ``before`` bytes and ``newlines`` LFs came
+    before the bytes the decoder was given (its own held-over bytes first)."""
+    line = newlines + exc.object.count(b"\n", 0, exc.start) + 1
+    name = "UTF-8" if encoding == "utf-8" else encoding
+    return TranscriptError(
+        path,
+        f"byte 0x{exc.object[exc.start]:02x} at offset {before + exc.start} is not valid {name}; "
+        "re-save the file as UTF-8",
+        line=line,
+    )
 
 
 # A cell that begins with one of these is a formula to Excel, LibreOffice and Google Sheets

@@ -65,8 +65,14 @@ def parse_coders(text: str) -> list[str]:
     return specs
 
 
-def resolve(store: Store, spec: str, field: str = "--coders") -> CoderCodings:
-    """Look a coder spec up in the store; an unknown one is an error listing those known."""
+def resolve(
+    store: Store, spec: str, field: str = "--coders", *, codings: bool = True
+) -> CoderCodings:
+    """Look a coder spec up in the store; an unknown one is an error listing those known.
+
+    With ``codings=False`` only who the coder is (name, kind, run, training) is read, not the
+    segments and codes: for callers that count codings in SQL (the report), since a machine
+    run on a large consultation has millions of them."""
     match = _RUN.match(spec)
     if match:
         run_id = int(match.group(1) or match.group(3))
@@ -77,14 +83,14 @@ def resolve(store: Store, spec: str, field: str = "--coders") -> CoderCodings:
         ).fetchone()
         if row is None or (match.group(2) and row["name"] != match.group(2)):
             raise InputError(None, f"no coding run {spec!r} in the project", field=field)
-        return _load(store, spec, row["name"], row["kind"], run_id, row["parameters"])
+        return _load(store, spec, row["name"], row["kind"], run_id, row["parameters"], codings)
     if spec == "machine":
         row = latest_machine_run(store)
         if row is None:
             raise InputError(
                 None, "no machine coding in the project yet; run 'qualcode code'", field="--coders"
             )
-        return _load(store, spec, row["coder"], "machine", row["id"], row["parameters"])
+        return _load(store, spec, row["coder"], "machine", row["id"], row["parameters"], codings)
     row = store.execute("SELECT id, name, kind FROM coders WHERE name = ?", (spec,)).fetchone()
     if row is None:
         known = [r[0] for r in store.execute("SELECT name FROM coders ORDER BY name")]
@@ -95,7 +101,7 @@ def resolve(store: Store, spec: str, field: str = "--coders") -> CoderCodings:
             field=field,
         )
     if row["kind"] == "human":
-        return _load(store, spec, spec, "human", None, None)
+        return _load(store, spec, spec, "human", None, None, codings)
     latest = store.execute(
         "SELECT id, parameters FROM runs WHERE coder = ? AND command = 'code'"
         " AND status = 'finished' ORDER BY id DESC LIMIT 1",
@@ -103,11 +109,17 @@ def resolve(store: Store, spec: str, field: str = "--coders") -> CoderCodings:
     ).fetchone()
     if latest is None:
         raise InputError(None, f"coder {spec!r} has no finished run", field=field)
-    return _load(store, spec, spec, "machine", latest["id"], latest["parameters"])
+    return _load(store, spec, spec, "machine", latest["id"], latest["parameters"], codings)
 
 
 def _load(
-    store: Store, spec: str, name: str, kind: str, run_id: int | None, parameters: str | None
+    store: Store,
+    spec: str,
+    name: str,
+    kind: str,
+    run_id: int | None,
+    parameters: str | None,
+    codings: bool = True,
 ) -> CoderCodings:
     coder_id = store.execute("SELECT id FROM coders WHERE name = ?", (name,)).fetchone()["id"]
     run_filter, args = (
@@ -118,6 +130,8 @@ def _load(
         params = json.loads(parameters)
         out.training = params.get("training")
         out.trained_on = params.get("trained_on")
+    if not codings:
+        return out
     for r in store.execute(
         "SELECT u.segment_id, s.document_id FROM coded_segments u"
         " JOIN segments s ON s.id = u.segment_id WHERE u.coder_id = ?" + run_filter,

@@ -65,7 +65,8 @@ class _Settings:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as handle:  # a megabyte at a time: a CSV may be larger than memory
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 class _Planner:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from qualcode.errors import TranscriptError
 from qualcode.ingest.options import ReadOptions
-from qualcode.textio import read_text
+from qualcode.textio import read_lines
 from qualcode.types import ParsedDocument, Segment
 
 # Tried in order when --text-column is not given.
@@ -80,20 +80,6 @@ def _columns(header: list[str], options: ReadOptions, path: Path) -> tuple[str, 
     return text_column, id_column
 
 
-def _lines(text: str) -> Iterator[str]:
-    """The text's lines with their ends, one at a time: ``io.StringIO`` would hold a second
-    copy of the whole file at four bytes a character. ``read_text`` has made every line end
-    a single LF."""
-    start, size = 0, len(text)
-    while start < size:
-        end = text.find("\n", start)
-        if end < 0:
-            yield text[start:]
-            return
-        yield text[start : end + 1]
-        start = end + 1
-
-
 def read_csv(path: Path, options: ReadOptions) -> list[ParsedDocument]:
     """Read one response per row; the other columns become metadata.
 
@@ -109,7 +95,8 @@ def iter_csv(path: Path, options: ReadOptions) -> Iterator[ParsedDocument]:
     Errors are raised when their row is reached. A count of empty responses is added to the
     first document's warnings once the whole file has been read.
     """
-    reader = csv.DictReader(_lines(read_text(path)))
+    # read a line at a time: a national consultation's CSV can be larger than memory allows
+    reader = csv.DictReader(read_lines(path))
     header = reader.fieldnames or []
     if not header:
         raise TranscriptError(path, "no header row", line=1)

@@ -105,7 +105,7 @@ def build(store: Store, codebook: Codebook, coder: str | None = None) -> ReportD
     total = store.execute("SELECT count(*) FROM segments WHERE is_interviewer = 0").fetchone()[0]
     if not total:
         raise EmptyCorpusError("no respondent segments in the project; ingest transcripts first")
-    who = resolve(store, coder or default_coder(store), field="--coder")
+    who = resolve(store, coder or default_coder(store), field="--coder", codings=False)
     coder_id = store.execute("SELECT id FROM coders WHERE name = ?", (who.name,)).fetchone()[0]
     codes = [
         {"id": c.id, "label": c.label, "family": c.family, "polarity": c.polarity}

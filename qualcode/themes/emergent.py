@@ -25,6 +25,7 @@ from qualcode.themes.text import clean
 # so is one with less than EMERGENT_COVERAGE of its coded segments carrying any code.
 FIT_RATIO = 1.0
 EMERGENT_COVERAGE = 0.5
+FIT_BLOCK = 20_000  # segments whose codebook fit is computed at once
 
 
 def code_texts(codebook: Codebook) -> dict[str, str]:
@@ -44,9 +45,13 @@ class CodebookFit:
 
     @classmethod
     def of(cls, vectors: np.ndarray, code_vectors: np.ndarray, code_ids: Sequence[str]):
-        v = _unit(np.asarray(vectors, dtype=float))
         c = _unit(np.asarray(code_vectors, dtype=float))
-        return cls(list(code_ids), v @ c.T)
+        similarity = np.empty((len(vectors), len(c)))
+        # a block of segments at a time: never a second copy of every segment's vector
+        for at in range(0, len(vectors), FIT_BLOCK):
+            block = _unit(np.asarray(vectors[at : at + FIT_BLOCK], dtype=float))
+            similarity[at : at + FIT_BLOCK] = block @ c.T
+        return cls(list(code_ids), similarity)
 
     @property
     def per_segment(self) -> np.ndarray:
