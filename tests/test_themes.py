@@ -403,3 +403,40 @@ print(result.output)
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "topics from" in done.stdout
+
+
+def test_online_fit_chunk_by_chunk_gives_every_segment_a_topic(demo, monkeypatch):
+    """`themes fit --online`: BERTopic's partial_fit on chunks (100 here, so the demo's 413
+    segments come in four), every segment then assigned; seeded; not with --guided."""
+    from qualcode.themes import model as themes_model
+
+    monkeypatch.setattr(themes_model, "ONLINE_CHUNK", 100)
+    assert themes_model.chunks(413) == [(0, 100), (100, 200), (200, 300), (300, 413)]
+    result = demo("themes", "fit", "--online", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    assert "MiniBatchKMeans(k=10), online; 0 outliers left" in result.output
+    topics = _topics(demo)
+    assert 5 <= len(topics) <= 10  # ten clusters; one may be left with no segment
+    assert sum(size for _, size, _ in topics) == 413
+    words = {w for _, _, kws in topics for w, _ in kws}
+    assert words & {"carers", "carer"}
+    assert not words & {"brannock", "kestlow", "hollinsford"}  # the corpus's proper nouns
+    with open_project(demo.project) as store:
+        method = json.loads(
+            store.execute("SELECT method FROM topic_models ORDER BY id DESC LIMIT 1").fetchone()[0]
+        )
+    assert method["online"] == {"chunk": 100, "embedding_fitted_on": 413}
+    assert demo("themes", "fit", "--online", "--seed", "3").exit_code == 0
+    assert _topics(demo) == topics
+    refused = demo("themes", "fit", "--online", "--guided")
+    assert refused.exit_code == 2
+    assert "--online cannot be used with --guided" in refused.output
+
+
+def test_online_chunks_join_a_short_tail():
+    from qualcode.themes.model import chunks, online_topics
+
+    assert chunks(24_000) == [(0, 10_000), (10_000, 24_000)]
+    assert chunks(25_000) == [(0, 10_000), (10_000, 20_000), (20_000, 25_000)]
+    assert chunks(5) == [(0, 5)]
+    assert [online_topics(n) for n in (30, 413, 125_000, 500_000)] == [10, 10, 56, 60]

@@ -84,8 +84,14 @@ def command() -> None:
     help="Fit each model on a seeded random sample of this many segments and assign the rest "
     "to the nearest topic; 0 fits on all (default: 50,000 when a model has over 100,000).",
 )
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Fit online, 10,000 segments at a time (BERTopic partial_fit with mini-batch k-means): "
+    "for consultations of hundreds of thousands of responses; every segment gets a topic.",
+)
 @click.pass_context
-def fit(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from, sample) -> None:
+def fit(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from, sample, online) -> None:
     """Fit topic models (BERTopic) over respondent segments, overall or per site, group or tier.
 
     Each topic gets c-TF-IDF keywords, a readable label (BERTopic's KeyBERTInspired), 3 to 5
@@ -100,7 +106,11 @@ def fit(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from, samp
     Example:
       qualcode themes fit
       qualcode themes fit --by site --guided
+      qualcode themes fit --online
     """
+    if online and (guided or min_topic_size):
+        given = "--guided" if guided else "--min-topic-size"
+        raise click.UsageError(f"--online cannot be used with {given} (its topics are k-means')")
     options = Options(
         by=by,
         min_topic_size=min_topic_size,
@@ -110,6 +120,7 @@ def fit(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from, samp
         site=site,
         codes_from=codes_from,
         sample=sample,
+        online=online,
     )
     with project(ctx) as store, error_boundary(), progress_bar("Topics", unit="model") as step:
         run = discover(store, resolve_codebook(store), options, progress=step)

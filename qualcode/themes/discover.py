@@ -25,6 +25,7 @@ from qualcode.codebook import Codebook
 from qualcode.errors import EmptyCorpusError, InputError
 from qualcode.store import Store
 from qualcode.store import queries as q
+from qualcode.themes import model as themes_model
 from qualcode.themes.emergent import CodebookFit, code_texts, judge
 from qualcode.themes.labels import (
     DEFAULT_REPRESENTATION,
@@ -34,9 +35,11 @@ from qualcode.themes.labels import (
 )
 from qualcode.themes.model import (
     MIN_DOCUMENTS,
+    chunks,
     default_min_topic_size,
     embed,
     embed_texts,
+    online_topic_model,
     topic_model,
 )
 from qualcode.themes.quality import npmi_coherence, topic_diversity
@@ -62,6 +65,7 @@ class Options:
     codes_from: str | None = None  # coder whose codes describe topics; None: gold, else machine
     representation: str = DEFAULT_REPRESENTATION  # how labels are made (labels.REPRESENTATIONS)
     sample: int | None = None  # fit on this many, assign the rest; None: automatic; 0: never
+    online: bool = False  # partial_fit chunk by chunk (model.online_topic_model)
 
 
 def sample_size(n: int, sample: int | None) -> int | None:
@@ -285,54 +289,44 @@ def _fit_group(
         rng = np.random.default_rng(options.seed)
         fitted = np.sort(rng.choice(n_all, size=k, replace=False))
     all_docs, stop, (vectors, embedder, embedding_name) = embed_units(units, options, fitted)
-    docs = all_docs if fitted is None else [all_docs[i] for i in fitted]
-    fit_vectors = vectors if fitted is None else vectors[fitted]
-    n = len(docs)
-    size = options.min_topic_size or default_min_topic_size(n)
     seeds, seed_codes = seed_topics(codebook) if options.guided else (None, [])
-    labeller = representation_model(options.representation, options.seed)
-    aspects = {LABEL_ASPECT: labeller} if labeller is not None else None
-    model, (reducer, clusterer) = topic_model(
-        n,
-        embedder,
-        min_topic_size=size,
-        seed=options.seed,
-        seed_topics=seeds,
-        stop_words=stop,
-        representation_model=aspects,
-    )
-    assigned, _ = model.fit_transform(docs, embeddings=fit_vectors)
-    assigned = [int(a) for a in assigned]  # numpy integers would reach SQLite as blobs
-    # BERTopic (re)sets its logger when fitting, then warns that reducing outliers assigns
-    # topics by hand: that is what we mean, so the warning is silenced from here on.
-    logging.getLogger("BERTopic").setLevel(logging.ERROR)
-    if -1 in assigned:  # outlier reduction only when there are outliers
-        reduced = model.reduce_outliers(docs, assigned, strategy="c-tf-idf", threshold=0.1)
-        model.update_topics(
+    if options.online:
+        model, assigned, names = _fit_online(all_docs, vectors, stop, options.seed)
+        size, n = None, n_all
+    else:
+        docs = all_docs if fitted is None else [all_docs[i] for i in fitted]
+        n = len(docs)
+        size = options.min_topic_size or default_min_topic_size(n)
+        model, assigned, names = _fit_batch(
             docs,
-            topics=reduced,
-            vectorizer_model=model.vectorizer_model,
-            representation_model=aspects,
+            vectors if fitted is None else vectors[fitted],
+            embedder,
+            stop,
+            size,
+            seeds,
+            options,
         )
-        assigned = [int(a) for a in reduced]
-    if fitted is not None:
-        rest = np.setdiff1d(np.arange(n_all), fitted)
-        full = np.empty(n_all, dtype=int)
-        full[fitted] = assigned
-        full[rest] = assign_rest(vectors, fitted, assigned, rest)
-        assigned = [int(a) for a in full]
+        if fitted is not None:
+            rest = np.setdiff1d(np.arange(n_all), fitted)
+            full = np.empty(n_all, dtype=int)
+            full[fitted] = assigned
+            full[rest] = assign_rest(vectors, fitted, assigned, rest)
+            assigned = [int(a) for a in full]
     fit = codebook_fit(vectors, embedder, codebook)
     method = {
         "embedding": embedding_name,
-        "reducer": reducer,
-        "clusterer": clusterer,
+        "reducer": names[0],
+        "clusterer": names[1],
         "min_topic_size": size,
         "seed": options.seed,
         "guided": options.guided,
-        "representation": options.representation,
+        "representation": "keywords" if options.online else options.representation,
         "codebook_fit": round(fit.corpus, 4),
     }
-    if fitted is not None:
+    if options.online:
+        fitted_on = n_all if fitted is None else len(fitted)
+        method["online"] = {"chunk": themes_model.ONLINE_CHUNK, "embedding_fitted_on": fitted_on}
+    elif fitted is not None:
         method["sample"] = n  # fitted on this many; the rest assigned to the nearest topic
         method["assigned"] = n_all - n
     result = GroupResult(options.by, value, n_all, method, outliers=assigned.count(-1))
@@ -365,6 +359,53 @@ def _fit_group(
     method["label_npmi"] = npmi_coherence(labels, all_docs)
     method["label_diversity"] = topic_diversity(labels)
     return result
+
+
+def _fit_batch(docs, vectors, embedder, stop, size, seeds, options: Options):
+    """BERTopic fitted on all of ``docs`` at once (UMAP and HDBSCAN, or PCA and k-means on a
+    small corpus), outliers then given the nearest topic by c-TF-IDF where they are close
+    enough. Returns the model, each document's topic, and the (reducer, clusterer) names."""
+    labeller = representation_model(options.representation, options.seed)
+    aspects = {LABEL_ASPECT: labeller} if labeller is not None else None
+    model, names = topic_model(
+        len(docs),
+        embedder,
+        min_topic_size=size,
+        seed=options.seed,
+        seed_topics=seeds,
+        stop_words=stop,
+        representation_model=aspects,
+    )
+    assigned, _ = model.fit_transform(docs, embeddings=vectors)
+    assigned = [int(a) for a in assigned]  # numpy integers would reach SQLite as blobs
+    # BERTopic (re)sets its logger when fitting, then warns that reducing outliers assigns
+    # topics by hand: that is what we mean, so the warning is silenced from here on.
+    logging.getLogger("BERTopic").setLevel(logging.ERROR)
+    if -1 in assigned:  # outlier reduction only when there are outliers
+        reduced = model.reduce_outliers(docs, assigned, strategy="c-tf-idf", threshold=0.1)
+        model.update_topics(
+            docs,
+            topics=reduced,
+            vectorizer_model=model.vectorizer_model,
+            representation_model=aspects,
+        )
+        assigned = [int(a) for a in reduced]
+    return model, assigned, names
+
+
+def _fit_online(docs, vectors, stop, seed: int):
+    """BERTopic fitted online: ``partial_fit`` on ONLINE_CHUNK segments at a time, in corpus
+    order, then every segment assigned its topic (see ``online_topic_model``)."""
+    model, names = online_topic_model(len(docs), seed, stop)
+    bounds = chunks(len(docs))
+    for start, end in bounds:
+        model.partial_fit(docs[start:end], embeddings=vectors[start:end])
+    logging.getLogger("BERTopic").setLevel(logging.ERROR)
+    assigned: list[int] = []
+    for start, end in bounds:
+        found, _ = model.transform(docs[start:end], embeddings=vectors[start:end])
+        assigned += [int(a) for a in found]
+    return model, assigned, names
 
 
 def _describe(t, keywords, label_words, members, units, vectors, codes, codebook, guide, fit):

@@ -105,6 +105,55 @@ class _SizedSvd:
         return self.svd.n_components
 
 
+# Online fitting (``themes fit --online``): BERTopic's partial_fit over chunks of this many
+# segments, with an incremental reducer, mini-batch k-means and a decaying vocabulary.
+ONLINE_CHUNK = 10_000
+
+
+def online_topics(n_documents: int) -> int:
+    """How many topics an online fit finds (k-means needs a number): the square root of a
+    fortieth of the corpus, 10 to 60 (56 for 125,000 responses)."""
+    return max(2, min(n_documents, max(10, min(60, round(math.sqrt(n_documents / 40))))))
+
+
+def online_topic_model(n_documents: int, seed: int, stop_words: list[str] | None = None):
+    """An untrained BERTopic for ``partial_fit``: IncrementalPCA to 5 dimensions, mini-batch
+    k-means with ``online_topics`` clusters (every segment gets a topic: no outliers), and an
+    OnlineCountVectorizer whose counts decay by 1% a chunk. Returns (model, (reducer, clusterer)
+    names)."""
+    from bertopic import BERTopic
+    from bertopic.vectorizers import ClassTfidfTransformer, OnlineCountVectorizer
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.decomposition import IncrementalPCA
+
+    k = online_topics(n_documents)
+    model = BERTopic(
+        umap_model=IncrementalPCA(n_components=min(5, n_documents - 1)),
+        hdbscan_model=MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3),
+        vectorizer_model=OnlineCountVectorizer(
+            stop_words=stop_words or STOP_WORDS,
+            token_pattern=TOKEN_PATTERN,
+            ngram_range=(1, 2),
+            decay=0.01,
+        ),
+        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+        top_n_words=10,
+        calculate_probabilities=False,
+        verbose=False,
+    )
+    return model, ("IncrementalPCA(5)", f"MiniBatchKMeans(k={k}), online")
+
+
+def chunks(n: int, size: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of consecutive chunks of about ``size`` (ONLINE_CHUNK); a short last one
+    joins the one before it, since each partial_fit needs more segments than topics."""
+    size = size or ONLINE_CHUNK
+    bounds = [(at, min(at + size, n)) for at in range(0, n, size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < size // 2:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
 def sentence_transformer(name: str):
     """An installed sentence-transformers model, loaded offline; a missing one is an error."""
     os.environ["HF_HUB_OFFLINE"] = "1"
