@@ -233,3 +233,34 @@ def test_chunks_stream_through_the_runner_in_order(client, ingested, tmp_path, m
     keys = {str(t["key"]) for t in _batches(stream.data)}
     chunks = {key.split("-")[3] for key in keys}
     assert len(chunks) == -(-413 // 50)  # every chunk went out, in batches of its own
+
+
+def _without_wordllama():
+    from qualcode.coding import embedding
+
+    embedding.kept_wordllama_available = embedding.wordllama_available
+    embedding.wordllama_available = lambda: False
+
+
+def _with_wordllama():
+    from qualcode.coding import embedding
+
+    embedding.wordllama_available = embedding.kept_wordllama_available
+
+
+def test_a_worker_without_the_fast_embedding_is_refused_before_any_batch(client):
+    """The workers' fingerprint names each sentence embedding installed, so a worker that
+    lacks WordLlama's files is found when the cluster is checked, not batch by batch."""
+    from qualcode.coding.distributed import _check_workers
+    from qualcode.errors import QualcodeError
+
+    _check_workers(client, "test-cluster")  # the same qualcode everywhere: accepted
+    lacking = sorted(client.scheduler_info()["workers"])[:1]
+    client.run(_without_wordllama, workers=lacking)
+    try:
+        with pytest.raises(QualcodeError, match="installed sentence embeddings differ") as error:
+            _check_workers(client, "test-cluster")
+        assert lacking[0] in str(error.value)
+    finally:
+        client.run(_with_wordllama, workers=lacking)
+    _check_workers(client, "test-cluster")

@@ -64,14 +64,15 @@ def _code_batch(shipped: _Portable, texts: list[str]) -> list[list[Assignment]]:
     ]
 
 
-def _fingerprint() -> tuple[str, str, bool]:
+def _fingerprint() -> tuple[str, str, bool, bool]:
     """What must match between this process and a worker for the codings to be the same: the
-    qualcode version, the coders' source code and whether the sentence embedding is installed."""
+    qualcode version, the coders' source code and whether each sentence embedding (MiniLM,
+    WordLlama) is installed, so a worker without one fails here, not batch by batch."""
     from qualcode import __version__
     from qualcode.coding.cache import _source_digest
-    from qualcode.coding.embedding import minilm_available
+    from qualcode.coding.embedding import minilm_available, wordllama_available
 
-    return __version__, _source_digest(), minilm_available()
+    return __version__, _source_digest(), minilm_available(), wordllama_available()
 
 
 def local_workers(address: str) -> int | None:
@@ -260,5 +261,6 @@ def _check_workers(client: Any, address: str) -> None:
     if different:
         raise QualcodeError(
             f"Dask workers {', '.join(different)} run another qualcode than this one (version, "
-            "coder source or sentence embedding differ); install the same qualcode everywhere"
+            "coder source or installed sentence embeddings differ); install the same qualcode "
+            "everywhere"
         )
