@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,6 +76,14 @@ def respondent_units(
 ) -> list[dict[str, Any]]:
     """Respondent segments with their document and participant metadata, in document order;
     ``document`` matches a path or its last part (``SAL-03.txt``)."""
+    return [dict(r) for r in iter_respondent_units(store, site, document)]
+
+
+def iter_respondent_units(
+    store: Store, site: str | None = None, document: str | None = None
+) -> Iterator[Any]:
+    """``respondent_units`` as rows read one at a time (sqlite3.Row: ``row["text"]``), for a
+    caller that keeps only part of each."""
     sql = (
         "SELECT s.id, s.document_id, d.path AS document, d.format, d.site, s.speaker, s.start,"
         ' s."end", s.text, s.words, coalesce(p.pseudonym, dp.pseudonym) AS participant,'
@@ -92,7 +101,7 @@ def respondent_units(
     if document:
         sql += " AND (d.path = ? OR d.path LIKE ?)"
         args += [document, f"%/{document}"]
-    return [dict(r) for r in store.execute(sql + " ORDER BY d.path, s.start", tuple(args))]
+    return iter(store.execute(sql + " ORDER BY d.path, s.start", tuple(args)))
 
 
 def finish_run(store: Store, run_id: int) -> None:
