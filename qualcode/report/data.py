@@ -20,6 +20,7 @@ from qualcode.codebook import Codebook
 from qualcode.coding.expected import REVIEW_BELOW, expected_for
 from qualcode.errors import EmptyCorpusError
 from qualcode.store import Store
+from qualcode.store.queries import RESPONDENT_UNITS
 from qualcode.textio import marked_pieces
 from qualcode.types import REFERENCE_CODERS
 
@@ -182,17 +183,11 @@ def _tables(store: Store, codebook: Codebook, coder_id: int, run_id: int | None)
     _drop(store)
     try:
         store.execute(
-            "CREATE TEMP TABLE r_units AS SELECT s.id,"
-            " coalesce(nullif(d.site, ''), '(no site)') AS site,"
-            " coalesce(nullif(coalesce(p.pseudonym, dp.pseudonym), ''), s.speaker, ?)"
-            " AS participant, d.path AS document, d.format, s.words,"
-            " coalesce(p.tier, dp.tier) AS tier,"
-            " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
-            " coalesce(p.role, dp.role) AS role"
-            " FROM segments s JOIN documents d ON d.id = s.document_id"
-            " LEFT JOIN participants p ON p.id = s.participant_id"
-            " LEFT JOIN participants dp ON dp.id = d.participant_id"
-            " WHERE s.is_interviewer = 0",
+            "CREATE TEMP TABLE r_units AS SELECT id,"
+            " coalesce(nullif(site, ''), '(no site)') AS site,"
+            " coalesce(nullif(participant, ''), speaker, ?) AS participant,"
+            " document, format, words, tier, stakeholder_group, role"
+            f" FROM ({RESPONDENT_UNITS})",
             (NOBODY,),
         )
         store.execute("CREATE UNIQUE INDEX temp.r_units_id ON r_units (id)")

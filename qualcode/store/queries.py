@@ -71,6 +71,20 @@ def latest_machine_run(store: Store) -> Any:
     ).fetchone()
 
 
+# The one definition of a respondent unit: a segment not spoken by the interviewer, with its
+# document and the metadata of its participant (the turn's own, else the document's).
+RESPONDENT_UNITS = (
+    "SELECT s.id, s.document_id, d.path AS document, d.format, d.site, s.speaker, s.start,"
+    ' s."end", s.text, s.words, coalesce(p.pseudonym, dp.pseudonym) AS participant,'
+    " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
+    " coalesce(p.tier, dp.tier) AS tier, coalesce(p.role, dp.role) AS role"
+    " FROM segments s JOIN documents d ON d.id = s.document_id"
+    " LEFT JOIN participants p ON p.id = s.participant_id"
+    " LEFT JOIN participants dp ON dp.id = d.participant_id"
+    " WHERE s.is_interviewer = 0"
+)
+
+
 def respondent_units(
     store: Store, site: str | None = None, document: str | None = None
 ) -> list[dict[str, Any]]:
@@ -84,16 +98,7 @@ def iter_respondent_units(
 ) -> Iterator[Any]:
     """``respondent_units`` as rows read one at a time (sqlite3.Row: ``row["text"]``), for a
     caller that keeps only part of each."""
-    sql = (
-        "SELECT s.id, s.document_id, d.path AS document, d.format, d.site, s.speaker, s.start,"
-        ' s."end", s.text, s.words, coalesce(p.pseudonym, dp.pseudonym) AS participant,'
-        " coalesce(p.stakeholder_group, dp.stakeholder_group) AS stakeholder_group,"
-        " coalesce(p.tier, dp.tier) AS tier, coalesce(p.role, dp.role) AS role"
-        " FROM segments s JOIN documents d ON d.id = s.document_id"
-        " LEFT JOIN participants p ON p.id = s.participant_id"
-        " LEFT JOIN participants dp ON dp.id = d.participant_id"
-        " WHERE s.is_interviewer = 0"
-    )
+    sql = RESPONDENT_UNITS
     args: list[Any] = []
     if site:
         sql += " AND d.site = ?"
