@@ -9,8 +9,9 @@ on a sample (the rest assigned to the nearest topic) holds topic quality better 
 scale. This runs, on the responses of benchmarks/themes_speed.py:
 
 * online: the same local TF-IDF/SVD embedding (fitted on a seeded sample of 50,000, as
-  qualcode's sample fit does), then BERTopic with IncrementalPCA (5 dimensions), MiniBatchKMeans
-  (--topics clusters) and an OnlineCountVectorizer (decay 0.01), ``partial_fit`` on --chunk
+  qualcode's sample fit does), then the model of ``themes fit --online`` (IncrementalPCA to 5
+  dimensions, MiniBatchKMeans with --topics clusters, an OnlineCountVectorizer with decay 0.01:
+  ``qualcode.themes.model.online_topic_model``), ``partial_fit`` on --chunk
   responses at a time; every response is then assigned with ``transform``. In this process.
 * qualcode: ``qualcode themes fit --sample 50000`` on the same responses, ingested (its own
   process, as themes_speed.py times it).
@@ -37,19 +38,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from themes_speed import survey_rows, timed, write_surveys
 
 from qualcode.store import open_project
-from qualcode.themes.model import tfidf_svd
+from qualcode.themes.model import chunks, online_topic_model, tfidf_svd
 from qualcode.themes.quality import npmi_coherence, topic_diversity
-from qualcode.themes.text import STOP_WORDS, TOKEN_PATTERN, clean, proper_nouns
+from qualcode.themes.text import STOP_WORDS, clean, proper_nouns
 
 SAMPLE = 50_000
 
 
 def online(texts: list[str], chunk: int, topics: int, seed: int = 0) -> dict[str, float]:
-    from bertopic import BERTopic
-    from bertopic.vectorizers import ClassTfidfTransformer, OnlineCountVectorizer
-    from sklearn.cluster import MiniBatchKMeans
-    from sklearn.decomposition import IncrementalPCA
-
+    """qualcode's online model (``online_topic_model``, ``chunks``) on the texts, embedded as
+    ``themes fit`` embeds them for a sample fit; fitting and assigning only."""
     start = time.perf_counter()
     docs = [clean(t) or t for t in texts]
     stop = sorted(set(STOP_WORDS) | proper_nouns(texts))
@@ -57,24 +55,13 @@ def online(texts: list[str], chunk: int, topics: int, seed: int = 0) -> dict[str
     sample = np.sort(rng.choice(len(docs), size=min(SAMPLE, len(docs)), replace=False))
     embedder = tfidf_svd(len(sample), seed, stop)
     embedder.fit_transform([docs[i] for i in sample])
-    model = BERTopic(
-        umap_model=IncrementalPCA(n_components=5),
-        hdbscan_model=MiniBatchKMeans(n_clusters=topics, random_state=seed, n_init=3),
-        vectorizer_model=OnlineCountVectorizer(
-            stop_words=stop, token_pattern=TOKEN_PATTERN, ngram_range=(1, 2), decay=0.01
-        ),
-        ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
-        top_n_words=10,
-        calculate_probabilities=False,
-        verbose=False,
-    )
-    for at in range(0, len(docs), chunk):
-        part = docs[at : at + chunk]
-        model.partial_fit(part, embeddings=embedder.transform(part))
+    model, _ = online_topic_model(len(docs), seed, stop, topics=topics)
+    bounds = chunks(len(docs), chunk)
+    for at, end in bounds:
+        model.partial_fit(docs[at:end], embeddings=embedder.transform(docs[at:end]))
     assigned = []
-    for at in range(0, len(docs), chunk):
-        part = docs[at : at + chunk]
-        found, _ = model.transform(part, embeddings=embedder.transform(part))
+    for at, end in bounds:
+        found, _ = model.transform(docs[at:end], embeddings=embedder.transform(docs[at:end]))
         assigned += list(found)
     seconds = time.perf_counter() - start
     words = [

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from qualcode.errors import InputError, TranscriptError
 
+NUL_BYTES = (
+    "contains NUL bytes: not a text file, or UTF-16 without a byte-order mark; re-save it as UTF-8"
+)
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
@@ -34,21 +37,14 @@ def decode(data: bytes, path: str | Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _decode_error(data, exc, path, "UTF-8") from exc
+        raise _decode_error(data, exc, path, "utf-8") from exc
 
 
 def _decode_error(
     data: bytes, exc: UnicodeDecodeError, path: str | Path, encoding: str
 ) -> TranscriptError:
     # UTF-8-sig decodes what follows its BOM, so its positions start after it
-    start = exc.start + len(data) - len(exc.object)
-    line = data.count(b"\n", 0, start) + 1
-    return TranscriptError(
-        path,
-        f"byte 0x{data[start]:02x} at offset {start} is not valid {encoding}; "
-        "re-save the file as UTF-8",
-        line=line,
-    )
+    return _stream_decode_error(Path(path), exc, len(data) - len(exc.object), 0, encoding)
 
 
 def normalise(text: str) -> str:
@@ -83,8 +79,7 @@ def read_text(path: Path) -> str:
         line = data.count(b"\n", 0, data.index(b"\0")) + 1
         raise TranscriptError(
             path,
-            "contains NUL bytes: not a text file, or UTF-16 without a byte-order mark; "
-            "re-save it as UTF-8",
+            NUL_BYTES,
             line=line,
         )
     text = normalise(decode(data, path))
@@ -136,8 +131,7 @@ def _lines_of(handle, path: Path, chunk: int, longest: int) -> Iterator[str]:
             at = data.index(b"\0")
             raise TranscriptError(
                 path,
-                "contains NUL bytes: not a text file, or UTF-16 without a byte-order mark; "
-                "re-save it as UTF-8",
+                NUL_BYTES,
                 line=newlines + data.count(b"\n", 0, at) + 1,
             )
         pending = decoder.getstate()[0]  # bytes held over from the last piece
@@ -207,8 +201,8 @@ def _too_long(found: int) -> str:
 def _stream_decode_error(
     path: Path, exc: UnicodeDecodeError, before: int, newlines: int, encoding: str
 ) -> TranscriptError:
-    """``_decode_error`` for a piece of a file: ``before`` bytes and ``newlines`` LFs came
-    before the bytes the decoder was given (its own held-over bytes first)."""
+    """The error for bytes that do not decode, in a whole file or a piece of one: ``before``
+    bytes and ``newlines`` LFs came before the bytes the decoder was given."""
     line = newlines + exc.object.count(b"\n", 0, exc.start) + 1
     name = "UTF-8" if encoding == "utf-8" else encoding
     return TranscriptError(

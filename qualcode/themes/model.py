@@ -116,17 +116,19 @@ def online_topics(n_documents: int) -> int:
     return max(2, min(n_documents, max(10, min(60, round(math.sqrt(n_documents / 40))))))
 
 
-def online_topic_model(n_documents: int, seed: int, stop_words: list[str] | None = None):
+def online_topic_model(
+    n_documents: int, seed: int, stop_words: list[str] | None = None, topics: int | None = None
+):
     """An untrained BERTopic for ``partial_fit``: IncrementalPCA to 5 dimensions, mini-batch
-    k-means with ``online_topics`` clusters (every segment gets a topic: no outliers), and an
-    OnlineCountVectorizer whose counts decay by 1% a chunk. Returns (model, (reducer, clusterer)
-    names)."""
+    k-means with ``topics`` clusters (default ``online_topics``; every segment gets a topic: no
+    outliers), and an OnlineCountVectorizer whose counts decay by 1% a chunk. Returns (model,
+    (reducer, clusterer) names)."""
     from bertopic import BERTopic
     from bertopic.vectorizers import ClassTfidfTransformer, OnlineCountVectorizer
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.decomposition import IncrementalPCA
 
-    k = online_topics(n_documents)
+    k = topics or online_topics(n_documents)
     model = BERTopic(
         umap_model=IncrementalPCA(n_components=min(5, n_documents - 1)),
         hdbscan_model=MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3),
