@@ -1,14 +1,18 @@
-"""Fast evaluation of spaCy Matcher token patterns, indexed by their first token.
+"""The codebook's token patterns, compiled to integer tables for the rule coder's scan.
 
 spaCy's ``Matcher`` tries every pattern at every token and evaluates ``IN`` sets through Python
 predicates, which made the rule coder many times slower than tokenising. The codebook's patterns
 use a small part of the Matcher language (LEMMA, LOWER, ORTH, TEXT, NORM with a value or an
-``IN`` list, IS_* flags, and OP ``?``, ``*``, ``+``, ``!``... spaCy validates them in full when
-the codebook is loaded). ``PatternIndex`` compiles those patterns to integer sets, indexes them
-by the values their first required token may take, and at match time looks each token up once,
-trying only the patterns that can start there. A pattern using anything else is handed to a
-real spaCy ``Matcher``, so every valid pattern still works; a test checks that both give the same
-matches on the demo corpus.
+``IN`` list, IS_* flags, and OP ``?``, ``*``, ``+``; spaCy validates them in full when the
+codebook is loaded). ``PatternIndex`` compiles those patterns to integer tables that
+``qualcode.coding.scan`` matches in compiled code: each value a pattern names gets a dense
+number, each pattern is indexed by the values its first token may take, and at each token only
+the patterns that can start there are tried. A pattern using anything else (``!``, other
+attributes, other predicates) is handed to a real spaCy ``Matcher``, so every valid pattern still
+works; a test checks that both give the same matches on the demo corpus.
+
+Leading optional tokens never decide whether a pattern matches, only how far left the span
+reaches; they are dropped, so every match starts on a required token.
 """
 
 from __future__ import annotations
@@ -16,83 +20,74 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from spacy.attrs import IDS
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
+from qualcode.coding import scan
+
 VALUE_ATTRS = ("LEMMA", "LOWER", "ORTH", "NORM")
 FLAG_ATTRS = ("IS_PUNCT", "IS_ALPHA", "IS_DIGIT", "IS_STOP", "LIKE_NUM")
 ALIASES = {"TEXT": "ORTH"}
+OPS = {None: scan.REQUIRED, "?": scan.OPTIONAL, "+": scan.PLUS, "*": scan.STAR}
 
 
 @dataclass(frozen=True, slots=True)
 class _Token:
-    values: tuple[tuple[int, frozenset[int]], ...]  # (column, allowed ids)
-    flags: tuple[tuple[int, bool], ...]  # (column, required value)
-    op: str | None
-
-    def ok(self, cols: list[list[int]], i: int) -> bool:
-        for column, allowed in self.values:
-            if cols[column][i] not in allowed:
-                return False
-        return all(bool(cols[column][i]) == want for column, want in self.flags)
+    values: tuple[tuple[str, frozenset[int]], ...]  # (attribute, allowed ids)
+    flags: tuple[tuple[str, bool], ...]  # (attribute, required value)
+    op: int
 
 
 class PatternIndex:
-    """Match many token patterns against Docs; returns (key, start, end) like spaCy's Matcher,
-    with the longest match for each key and start."""
+    """Patterns by key (include patterns, and the near misses of each code), compiled.
 
-    def __init__(self, vocab) -> None:
+    ``columns`` is the list of token attributes the rule coder reads each batch into
+    (``scan.TOKEN_ATTRS`` first); attributes the patterns need are appended to it.
+    """
+
+    def __init__(self, vocab, columns: list[str]) -> None:
         self.vocab = vocab
-        self.columns: list[str] = []  # the attributes patterns use, in array column order
-        self.compiled: dict[str, list[list[_Token]]] = {}
-        self.by_value: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
-        self.unanchored: list[tuple[str, list[_Token]]] = []
-        self._key_sets: dict[int, set[int]] | None = None
+        self.columns = columns
+        self.keys: list[str] = []
+        self.key_code: list[str] = []
+        self.key_exclude: list[bool] = []
+        self.compiled: list[tuple[int, list[_Token]]] = []
         self.fallback = Matcher(vocab)
+        self._tables: tuple[Any, ...] | None = None
 
     def __len__(self) -> int:
-        return len(self.compiled) + len(self.fallback)
+        return len(self.keys)
 
-    def add(self, key: str, pattern: list[dict[str, Any]]) -> None:
-        self._key_sets = None
+    def add(self, key: str, code: str, pattern: list[dict[str, Any]], exclude=False) -> None:
+        """Add a pattern under ``key`` (several may share one), for ``code``; ``exclude``: a
+        near miss, whose matches block the code's matches they overlap."""
+        self._tables = None
+        if key not in self.keys:
+            self.keys.append(key)
+            self.key_code.append(code)
+            self.key_exclude.append(exclude)
+        number = self.keys.index(key)
         tokens = self._compile(pattern)
-        if tokens is None:
-            self.fallback.add(key, [pattern])
-            return
-        # Leading optional tokens never decide whether a pattern matches, only how far left the
-        # span reaches; dropping them lets every pattern start on a required token.
-        while tokens and tokens[0].op in ("?", "*"):
+        while tokens and tokens[0].op in (scan.OPTIONAL, scan.STAR):
             tokens = tokens[1:]
         if not tokens:
-            self.fallback.add(key, [pattern])
+            self.fallback.add(str(number), [pattern])
             return
-        self.compiled.setdefault(key, []).append(tokens)
-        anchor = _anchor(tokens, self.vocab.strings)
-        if anchor is None:
-            self.unanchored.append((key, tokens))
-            return
-        position, column, allowed, offsets = anchor
-        second = _neighbour(tokens, position)
-        for value in allowed:
-            self.by_value.setdefault((column, value), []).append((key, tokens, offsets, second))
-
-    def _column(self, name: str) -> int:
-        if name not in self.columns:
-            self.columns.append(name)
-        return self.columns.index(name)
+        self.compiled.append((number, tokens))
 
     def _compile(self, pattern: list[dict[str, Any]]) -> list[_Token] | None:
         out = []
         for spec in pattern:
-            values, flags, op = [], [], None
+            values, flags, op = [], [], scan.REQUIRED
             for name, value in spec.items():
                 name = ALIASES.get(name, name)
                 if name == "OP":
-                    if value not in ("?", "*", "+", "!"):
-                        return None
-                    op = value
+                    if value not in OPS:
+                        return None  # "!" and the counted forms: left to spaCy
+                    op = OPS[value]
                 elif name in VALUE_ATTRS:
                     items = (
                         value["IN"] if isinstance(value, dict) and set(value) == {"IN"} else None
@@ -100,115 +95,163 @@ class PatternIndex:
                     if items is None and not isinstance(value, str):
                         return None
                     ids = frozenset(self.vocab.strings.add(str(v)) for v in (items or [value]))
-                    values.append((self._column(name), ids))
+                    values.append((name, ids))
                 elif name in FLAG_ATTRS and isinstance(value, bool):
-                    flags.append((self._column(name), value))
+                    flags.append((name, value))
                 else:
                     return None
-            if op == "!":
-                return None  # negated tokens: leave to spaCy
             out.append(_Token(tuple(values), tuple(flags), op))
         return out
 
-    def _keys(self) -> dict[int, set[int]]:
-        if self._key_sets is None:
-            self._key_sets = {}
-            for column, value in self.by_value:
-                self._key_sets.setdefault(column, set()).add(value)
-        return self._key_sets
+    def _column(self, name: str) -> int:
+        if name not in self.columns:
+            self.columns.append(name)
+        return self.columns.index(name)
+
+    def tables(self) -> tuple[tuple[np.ndarray, ...], np.ndarray, list[tuple[int, np.ndarray]]]:
+        """(pattern tables, each key's rank by name, the value slots): the slots are (matrix
+        column, sorted ids), and a token's value in slot v has dense number offset_v + index."""
+        if self._tables is None:
+            self._tables = self._build()
+        return self._tables
+
+    def _build(self):
+        # the value slots: every (attribute, id) a pattern names, numbered densely
+        slot_ids: dict[str, set[int]] = {}
+        for _, tokens in self.compiled:
+            for token in tokens:
+                for name, ids in token.values:
+                    slot_ids.setdefault(name, set()).update(ids)
+        slots, dense, offset = [], {}, 0
+        for name in sorted(slot_ids):
+            ids = np.array(sorted(slot_ids[name]), dtype=np.uint64)
+            slots.append((self._column(name), ids, offset))
+            dense.update({(name, int(v)): offset + k for k, v in enumerate(ids.tolist())})
+            offset += len(ids)
+        slot_of = {name: k for k, name in enumerate(sorted(slot_ids))}
+
+        spec_op, spec_v0, spec_v1, spec_f0, spec_f1 = [], [], [], [], []
+        vc_slot, vc_ptr, vc_vals, fc_col, fc_want = [], [0], [], [], []
+        pat_s0, pat_s1, pat_key = [], [], []
+        anchors: dict[int, list[int]] = {}
+        unanchored = []
+        for number, (key, tokens) in enumerate(self.compiled):
+            pat_s0.append(len(spec_op))
+            for token in tokens:
+                spec_op.append(token.op)
+                spec_v0.append(len(vc_slot))
+                for name, ids in token.values:
+                    vc_slot.append(slot_of[name])
+                    vc_vals += sorted(dense[(name, v)] for v in ids)
+                    vc_ptr.append(len(vc_vals))
+                spec_v1.append(len(vc_slot))
+                spec_f0.append(len(fc_col))
+                for name, want in token.flags:
+                    fc_col.append(self._column(name))
+                    fc_want.append(int(want))
+                spec_f1.append(len(fc_col))
+            pat_s1.append(len(spec_op))
+            pat_key.append(key)
+            anchor = _anchor(tokens, self.vocab.strings)
+            if anchor is None:
+                unanchored.append(number)
+                continue
+            name, ids, offsets = anchor
+            for v in ids:
+                anchors.setdefault(dense[(name, v)], []).extend((number, o) for o in offsets)
+        anchor_ptr, anchor_pat, anchor_off = [0], [], []
+        for g in range(offset):
+            for number, o in anchors.get(g, []):
+                anchor_pat.append(number)
+                anchor_off.append(o)
+            anchor_ptr.append(len(anchor_pat))
+
+        def array(values) -> np.ndarray:
+            return np.array(values, dtype=np.int64)
+
+        pt = tuple(
+            array(v)
+            for v in (
+                spec_op,
+                spec_v0,
+                spec_v1,
+                vc_slot,
+                vc_ptr,
+                vc_vals,
+                spec_f0,
+                spec_f1,
+                fc_col,
+                fc_want,
+                pat_s0,
+                pat_s1,
+                pat_key,
+                anchor_ptr,
+                anchor_pat,
+                anchor_off,
+                unanchored,
+            )
+        )
+        ranks = {key: rank for rank, key in enumerate(sorted(self.keys))}
+        key_rank = array([ranks[key] for key in self.keys])
+        return pt, key_rank, slots
+
+    def dense(self, mat: np.ndarray) -> np.ndarray:
+        """Each token's dense value number in each slot, -1 where no pattern names it."""
+        _, _, slots = self.tables()
+        out = np.empty((len(mat), len(slots)), dtype=np.int64)
+        for v, (column, ids, offset) in enumerate(slots):
+            out[:, v] = scan.lookup(ids, np.arange(offset, offset + len(ids)), mat[:, column], -1)
+        return out
+
+    def matrix(self, doc: Doc) -> np.ndarray:
+        """The Doc's token attributes, one column per name in ``columns``."""
+        self.tables()  # the patterns' columns are known once compiled
+        if not len(doc):
+            return np.zeros((0, len(self.columns)), dtype=np.uint64)
+        return doc.to_array([IDS[name] for name in self.columns])
+
+    def fallback_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
+        """(key number, start, end) of the patterns spaCy's own Matcher handles."""
+        if not len(self.fallback):
+            return []
+        strings = self.vocab.strings
+        return [(int(strings[m]), s, e) for m, s, e in self.fallback(doc)]
 
     def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
-        found: dict[tuple[str, int], int] = {}
-        # One flat list per attribute the patterns use (no Token objects, no row lists).
-        n = len(doc)
-        cols = [doc.to_array(IDS[name]).tolist() for name in self.columns] if n else []
-        for column, keys in self._keys().items():
-            values = cols[column] if cols else []
-            for i in [i for i, value in enumerate(values) if value in keys]:
-                for key, tokens, offsets, second in self.by_value[(column, values[i])]:
-                    if second is not None:
-                        # A cheap look at the anchor's fixed neighbour rules out most
-                        # candidates before the full match is tried.
-                        j = i + second[0]
-                        if not 0 <= j < n or cols[second[1]][j] not in second[2]:
-                            continue
-                    for offset in offsets:
-                        if i >= offset:
-                            _keep(found, key, i - offset, _match(tokens, 0, i - offset, cols, n))
-        for key, tokens in self.unanchored:
-            for i in range(n):
-                _keep(found, key, i, _match(tokens, 0, i, cols, n))
-        matches = [(key, start, end) for (key, start), end in found.items()]
-        if len(self.fallback):
-            strings = self.vocab.strings
-            matches += [(strings[m], s, e) for m, s, e in self.fallback(doc)]
-        return sorted(matches, key=lambda m: (m[1], m[2], m[0]))
+        """The include patterns' matches in one Doc: (key, start, end), the longest for each
+        key and start (spaCy's own Matcher: each it finds), by start, end and key."""
+        pt, key_rank, _ = self.tables()
+        mat = self.matrix(doc)
+        keys, starts, ends = scan.find_matches(pt, key_rank, self.dense(mat), mat)
+        found = list(zip(keys.tolist(), starts.tolist(), ends.tolist(), strict=True))
+        found += self.fallback_matches(doc)
+        return sorted(
+            ((self.keys[k], s, e) for k, s, e in found if not self.key_exclude[k]),
+            key=lambda m: (m[1], m[2], m[0]),
+        )
 
 
-def _keep(found: dict[tuple[str, int], int], key: str, start: int, end: int | None) -> None:
-    if end is not None and end > found.get((key, start), -1):
-        found[(key, start)] = end
+def _anchor(tokens: list[_Token], strings) -> tuple[str, frozenset[int], list[int]] | None:
+    """The rarest required token of a pattern: (attribute, values, the counts of tokens that may
+    stand before it), or None when no required token names a value.
 
-
-def _match(tokens: list[_Token], k: int, i: int, cols: list[list[int]], n: int) -> int | None:
-    """The furthest end of a match of tokens[k:] starting at token i, or None."""
-    if k == len(tokens):
-        return i
-    token = tokens[k]
-    op = token.op
-    if op in (None, "+"):
-        if i >= n or not token.ok(cols, i):
-            return None
-        best = _match(tokens, k + 1, i + 1, cols, n)
-        if op == "+":
-            more = _match(tokens, k, i + 1, cols, n)  # one more of the same
-            best = more if best is None or (more is not None and more > best) else best
-        return best
-    # "?" and "*": skip the token, or take it (and for "*", maybe more)
-    best = _match(tokens, k + 1, i, cols, n)
-    if i < n and token.ok(cols, i):
-        taken = _match(tokens, k + (1 if op == "?" else 0), i + 1, cols, n)
-        if op == "*" and taken is None:
-            taken = _match(tokens, k + 1, i + 1, cols, n)
-        if taken is not None and (best is None or taken > best):
-            best = taken
-    return best
-
-
-def _anchor(
-    tokens: list[_Token], strings
-) -> tuple[int, int, frozenset[int], tuple[int, ...]] | None:
-    """The rarest required token of a pattern: (position, column, values, offsets of the
-    pattern's start before it).
-
-    Matching starts where the anchor occurs, minus each possible count of tokens before it, so
-    a pattern that opens with "the" or "one" is only tried where its rare word appears. Stop
-    words count as a thousand words and short words as ten, a rough stand-in for frequency.
+    A pattern is only tried where its anchor's value occurs, so one that opens with "the" or
+    "one" is tried where its rare word appears. Stop words count as a thousand words and short
+    words as ten, a rough stand-in for frequency. Tokens after a repeat have no bounded offset,
+    so the anchor is chosen before any.
     """
     best = None
     offsets = {0}
-    for position, token in enumerate(tokens):
-        if token.op in (None, "+") and token.values:
-            column, allowed = min(token.values, key=lambda v: len(v[1]))
+    for token in tokens:
+        if token.op in (scan.REQUIRED, scan.PLUS) and token.values:
+            name, allowed = min(token.values, key=lambda v: len(v[1]))
             cost = sum(
                 1000 if strings[v] in STOP_WORDS else (10 if len(strings[v]) <= 5 else 1)
                 for v in allowed
             )
             if best is None or cost < best[0]:
-                best = (cost, (position, column, allowed, tuple(sorted(offsets))))
-        if token.op in ("*", "+"):
-            break  # tokens after a repeat have no bounded offset; anchor before it
-        offsets = {o + 1 for o in offsets} | (offsets if token.op == "?" else set())
+                best = (cost, (name, allowed, sorted(offsets)))
+        if token.op in (scan.STAR, scan.PLUS):
+            break
+        offsets = {o + 1 for o in offsets} | (offsets if token.op == scan.OPTIONAL else set())
     return best[1] if best else None
-
-
-def _neighbour(tokens: list[_Token], position: int) -> tuple[int, int, frozenset[int]] | None:
-    """A required token right next to the anchor: (offset from the anchor, column, values)."""
-    if tokens[position].op is not None:
-        return None  # a repeated anchor has no fixed neighbours
-    for step in (1, -1):
-        j = position + step
-        if 0 <= j < len(tokens) and tokens[j].op is None and tokens[j].values:
-            column, allowed = min(tokens[j].values, key=lambda v: len(v[1]))
-            return step, column, allowed
-    return None

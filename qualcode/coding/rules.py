@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.tokens import Doc
 
 from qualcode.codebook import Codebook
+from qualcode.coding import scan
 from qualcode.coding.base import Assignment, Evidence, segment_texts
 from qualcode.coding.matching import PatternIndex
-from qualcode.coding.negation import ALTERNATIVE_CUES, Context, DocWords, clause_bounds, context_of
+from qualcode.coding.negation import ALTERNATIVE_CUES, Context
 from qualcode.coding.nlp import load_nlp
 
 # Confidence of a code found by n distinct patterns: 1 - (1 - BASE) ** n, so one pattern gives
@@ -25,7 +29,20 @@ BASE_CONFIDENCE = 0.6
 FLIP_CONFIDENCE = 0.5
 
 
-DENIED = ""  # where _code_doc collects the codes matched only as absent
+@lru_cache(maxsize=256)
+def _confidence(patterns: int, plain: bool) -> float:
+    """A code's confidence from how many distinct patterns found it, and whether any found it
+    plainly (else only as its prerequisite's absence)."""
+    weight = 1.0 if plain else FLIP_CONFIDENCE / BASE_CONFIDENCE
+    return round(min((1 - (1 - BASE_CONFIDENCE) ** patterns) * weight, 0.99), 4)
+
+
+def _by_confidence(assignment: Assignment) -> float:
+    return -assignment.confidence
+
+
+# The contexts in ``scan``'s numbering.
+CONTEXTS = (Context.PLAIN, Context.NEGATED, Context.WISH, Context.CONTRAST)
 
 
 class RuleResult(list):
@@ -61,19 +78,33 @@ class RuleCoder(BaseEstimator):
     def fit(self, segments=None, codings=None) -> RuleCoder:
         """Compile the patterns (see ``qualcode.coding.matching``); rules learn nothing."""
         self.nlp_ = load_nlp(self.spacy_model)
-        self.matcher_ = PatternIndex(self.nlp_.vocab)
-        self.excluder_ = PatternIndex(self.nlp_.vocab)
+        self.matcher_ = PatternIndex(self.nlp_.vocab, list(scan.TOKEN_ATTRS))
         self.patterns_: dict[str, list[Any]] = {}
         for code in self.codebook.codable:
             for number, pattern in enumerate(code.patterns):
                 key = f"{code.id}#{number}"
-                self.matcher_.add(key, list(pattern))
+                self.matcher_.add(key, code.id, list(pattern))
                 self.patterns_[key] = list(pattern)
-
             for pattern in code.exclude_patterns:
-                self.excluder_.add(code.id, list(pattern))
+                self.matcher_.add(code.id, code.id, list(pattern), exclude=True)
         self.codes_ = sorted({key.split("#")[0] for key in self.patterns_})
         self._describe_patterns()
+        # What the compiled pass needs to know of the codes, by number.
+        self.code_ids_ = list(self.codebook.codes)
+        number = {code_id: i for i, code_id in enumerate(self.code_ids_)}
+        codes = [self.codebook.codes[code_id] for code_id in self.code_ids_]
+
+        def array(values) -> numpy.ndarray:
+            return numpy.array(values, dtype=numpy.int64)
+
+        self.code_tables_ = (
+            array([number[code] for code in self.matcher_.key_code]),
+            array(self.matcher_.key_exclude),
+            self.matcher_.tables()[1],
+            array([c.polarity == "barrier" for c in codes]),
+            array([c.polarity == "prerequisite" for c in codes]),
+            array([number.get(self.codebook.paired_barrier(c.id), -1) for c in codes]),
+        )
         return self
 
     def _describe_patterns(self) -> None:
@@ -90,104 +121,123 @@ class RuleCoder(BaseEstimator):
     ) -> list[RuleResult]:
         """Codes for each segment (strings or objects with ``.text``): a list of Assignments per
         segment, which also names (``denied``) the codes it mentions only as absent."""
-        check_is_fitted(self, "matcher_")
-        if not hasattr(self, "terms_"):  # fitted (and cached) before evidence named its rules
-            self._describe_patterns()
+        check_is_fitted(self, "code_tables_")
         texts = segment_texts(list(segments))
-        results = []
+        results: list[RuleResult] = []
+        whys: dict[tuple[Any, ...], str] = {}  # reasons already put in words, this run
         # Clauses are bounded by punctuation and clause words, which also end sentences, so the
         # sentencizer adds nothing here but time (a fifth of tokenising); it is skipped.
         skip = [
             name for name in ("sentencizer", "senter", "parser") if name in self.nlp_.pipe_names
         ]
         with self.nlp_.select_pipes(disable=skip):
+            batch: list[Doc] = []
             for doc in self.nlp_.pipe(texts, batch_size=self.batch_size):
-                results.append(self._code_doc(doc))
+                batch.append(doc)
+                if len(batch) == self.batch_size:
+                    results += self._code_batch(
+                        batch, texts[len(results) : len(results) + len(batch)], whys
+                    )
+                    if progress:
+                        progress(len(batch))
+                    batch = []
+            if batch:
+                results += self._code_batch(
+                    batch, texts[len(results) : len(results) + len(batch)], whys
+                )
                 if progress:
-                    progress(1)
+                    progress(len(batch))
         return results
 
-    def _code_doc(self, doc) -> RuleResult:
-        # The tokens each code's near misses cover, so a match is checked against them in time
-        # that does not grow with how many there are in a long turn.
-        excluded: dict[str, set[int]] = {}
-        if len(self.excluder_):
-            for code_id, start, end in self.excluder_(doc):
-                excluded.setdefault(code_id, set()).update(range(start, end))
-        found: dict[str, dict[str, Any]] = {}
-        words = None
-        contexts: dict[tuple[int, int, bool], tuple[Context, str | None]] = {}
-        for key, start, end in self.matcher_(doc):
-            code_id = key.split("#")[0]
-            covered = excluded.get(code_id)
-            if covered and not covered.isdisjoint(range(start, end)):
-                continue  # a near miss ("status quo", "charitable status") overlaps it
-            words = words or DocWords.of(doc)
-            self._add_match(found, code_id, key, start, end, words, contexts)
-        out = RuleResult()
-        for code_id, entry in found.items():
-            if code_id == DENIED:
-                continue
-            confidence = (1 - (1 - BASE_CONFIDENCE) ** len(entry["keys"])) * entry["weight"]
-            evidence = self._evidence(doc, code_id, entry["spans"])
-            out.append(Assignment(code_id, round(min(confidence, 0.99), 4), evidence))
-        out.sort(key=lambda a: -a.confidence)
-        out.denied = frozenset(found.get(DENIED, set()) - found.keys())
-        return out
-
-    def _add_match(
-        self,
-        found: dict[str, dict[str, Any]],
-        code_id: str,
-        key: str,
-        start: int,
-        end: int,
-        words: DocWords,
-        contexts: dict[tuple[int, int, bool], tuple[Context, str | None]],
-    ) -> None:
-        """Record one pattern match after negation: a negated or contrasted barrier is dropped;
-        a negated, contrasted or wished-for prerequisite becomes evidence of its paired
-        barrier. ``contexts`` keeps the context of each span already checked in this Doc."""
-        barrier = self.codebook.codes[code_id].polarity == "barrier"
-        context, cue = Context.PLAIN, None
-        if self.negation:
-            span = (start, end, barrier)
-            if span not in contexts:
-                contexts[span] = context_of(words, start, end, barrier=barrier)
-            context, cue = contexts[span]
-        target, weight = code_id, 1.0
-        if context is not Context.PLAIN:
-            found.setdefault(DENIED, set()).add(code_id)
-            barrier = self.codebook.paired_barrier(code_id)
-            if self.codebook.codes[code_id].polarity != "prerequisite" or not barrier:
-                return  # a bare denial is never the barrier
-            target = barrier
-            weight = FLIP_CONFIDENCE / BASE_CONFIDENCE
-        entry = found.setdefault(target, {"keys": set(), "spans": {}, "weight": 0.0})
-        entry["keys"].add(key)
-        entry["weight"] = max(entry["weight"], weight)
-        span = _phrase(words, start, end)
-        reasons = entry["spans"].setdefault(span, [])
-        reason = (key, context, cue)
-        if reason not in reasons:
-            reasons.append(reason)
-
-    def _evidence(
-        self, doc, code_id: str, spans: dict[tuple[int, int], list[tuple[str, Context, str]]]
-    ) -> list[Evidence]:
-        """One piece of evidence per phrase (overlapping matches joined), with a readable
-        reason: the code's name, the rule's term and the include criterion it answers."""
-        merged: list[list[Any]] = []
-        for (start, end), reasons in sorted(spans.items()):
-            if merged and start < merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
-                merged[-1][2] += [r for r in reasons if r not in merged[-1][2]]
-            else:
-                merged.append([start, end, list(reasons)])
+    def _code_batch(
+        self, docs: list[Doc], texts: list[str], whys: dict[tuple[Any, ...], str]
+    ) -> list[RuleResult]:
+        """Code a batch of Docs in one compiled pass (``scan.code_batch``), then put its codes,
+        evidence and reasons into Assignments."""
+        index = self.matcher_
+        pt, _, _ = index.tables()
+        matrices = [index.matrix(doc) for doc in docs]
+        offsets = numpy.zeros(len(docs) + 1, dtype=numpy.int64)
+        offsets[1:] = numpy.cumsum([len(m) for m in matrices])
+        mat = numpy.concatenate(matrices)
+        cues = scan.cue_words()
+        fallback = numpy.array(
+            [(d, *m) for d, doc in enumerate(docs) for m in index.fallback_matches(doc)],
+            dtype=numpy.int64,
+        ).reshape(-1, 4)
+        (
+            doc_ptr,
+            codes,
+            keys,
+            plain,
+            code_ptr,
+            ev_start,
+            ev_end,
+            ev_ptr,
+            r_key,
+            r_ctx,
+            r_cue0,
+            r_cue1,
+            denied_ptr,
+            denied,
+        ) = (
+            a.tolist()
+            for a in scan.code_batch(
+                pt,
+                self.code_tables_,
+                cues.tables,
+                cues.lengths,
+                bool(self.negation),
+                mat,
+                index.dense(mat),
+                cues.classes(mat[:, scan.C_LOWER]),
+                mat[:, scan.C_SENT_START] == 1,
+                offsets,
+                fallback,
+            )
+        )
+        # Character offsets: where each token starts, and where it ends.
+        starts = mat[:, scan.C_IDX]
+        ends = (starts + mat[:, scan.C_LENGTH]).tolist()
+        starts = starts.tolist()
+        bases = offsets.tolist()
+        keys_by_number = self.matcher_.keys
         out = []
-        for start, end, reasons in merged:
-            span = doc[start:end]
-            out.append(Evidence(span.start_char, span.end_char, self._why(code_id, reasons)))
+        for d, text in enumerate(texts):  # each Doc's text (spaCy keeps every character)
+            base = bases[d]
+            result = RuleResult()
+            for a in range(doc_ptr[d], doc_ptr[d + 1]):
+                code = codes[a]
+                evidence = []
+                for e in range(code_ptr[a], code_ptr[a + 1]):
+                    # The reasons (rule, context, cue as written), in order, without repeats,
+                    # and remembered in words by their numbers and cues.
+                    reasons: list[tuple[int, int, str | None]] = []
+                    for r in range(ev_ptr[e], ev_ptr[e + 1]):
+                        cue = None
+                        if r_ctx[r] != scan.PLAIN:
+                            cue = text[starts[base + r_cue0[r]] : ends[base + r_cue1[r] - 1]]
+                        reason = (r_key[r], r_ctx[r], cue)
+                        if reason not in reasons:
+                            reasons.append(reason)
+                    remembered = (code, *reasons)
+                    why = whys.get(remembered)
+                    if why is None:
+                        why = whys[remembered] = self._why(
+                            self.code_ids_[code],
+                            [(keys_by_number[k], CONTEXTS[c], cue) for k, c, cue in reasons],
+                        )
+                    evidence.append(
+                        Evidence(starts[base + ev_start[e]], ends[base + ev_end[e] - 1], why)
+                    )
+                result.append(
+                    Assignment(self.code_ids_[code], _confidence(keys[a], plain[a]), evidence)
+                )
+            result.sort(key=_by_confidence)
+            result.denied = frozenset(
+                self.code_ids_[c] for c in denied[denied_ptr[d] : denied_ptr[d + 1]]
+            )
+            out.append(result)
         return out
 
     def _why(self, code_id: str, reasons: list[tuple[str, Context, str]]) -> str:
@@ -221,17 +271,6 @@ CONTEXT_WORDS = {
     Context.CONTRAST: "in name only, after",
 }
 ALTERNATIVES = {" ".join(cue) for cue in ALTERNATIVE_CUES}
-
-
-def _phrase(words: DocWords, start: int, end: int) -> tuple[int, int]:
-    """A match that ends on a function word ("pooled the", "share an") reaches on to the next
-    word or two of its clause ("pooled the lot"), so the evidence reads as a phrase."""
-    doc = words.doc
-    _, clause_end = clause_bounds(words, start, end)
-    limit = min(clause_end, end + 2)
-    while end < limit and doc[end - 1].is_stop and not (doc[end].is_punct or doc[end].is_space):
-        end += 1
-    return start, end
 
 
 def pattern_term(pattern: list[dict[str, Any]]) -> str:
