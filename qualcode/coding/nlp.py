@@ -8,6 +8,7 @@ download.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy
@@ -15,15 +16,17 @@ import spacy
 from spacy.attrs import LEMMA, LOWER
 from spacy.language import Language
 from spacy.lookups import load_lookups
+from spacy.strings import get_string_id
 from spacy.tokens import Doc
 
 from qualcode.errors import QualcodeError
 
+LOOKUP_LEMMATIZER = "qualcode_lookup_lemmatizer"
 # A segment longer than this is still coded, but spaCy is told to expect it.
 MAX_LENGTH = 5_000_000
 
 
-@Language.factory("qualcode_lookup_lemmatizer")
+@Language.factory(LOOKUP_LEMMATIZER)
 def _make_lookup_lemmatizer(nlp: Language, name: str):
     """spaCy's English lookup table (from spacy-lookups-data), looked up in lower case.
 
@@ -32,7 +35,7 @@ def _make_lookup_lemmatizer(nlp: Language, name: str):
     table on the lower-cased form, and caches lemma ids by the lower-case form's id so a repeated
     word costs one dictionary lookup.
     """
-    table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+    table = lemma_table()
     strings = nlp.vocab.strings
     cache: dict[int, int] = {}
 
@@ -55,6 +58,29 @@ def _make_lookup_lemmatizer(nlp: Language, name: str):
     return lemmatize
 
 
+@lru_cache(maxsize=1)
+def lemma_table():
+    """spaCy's English lemma lookup table (from spacy-lookups-data): a word's lemma is
+    ``table.get(lower, lower)``, its lower-case form's entry or that form itself."""
+    return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+
+
+def lemma_forms(lemmas: Iterable[str]) -> dict[str, list[int]]:
+    """The ids (as the StringStore gives them: a hash, or spaCy's own number for its symbols) of
+    the lower-case words whose lookup lemma is each of ``lemmas``; the lookup turned round, so a
+    pattern's LEMMA can be matched on the LOWER attribute, without lemmatising."""
+    wanted = set(lemmas)
+    table = lemma_table()
+    out: dict[str, list[int]] = {lemma: [] for lemma in wanted}
+    for key, lemma in table.items():
+        if lemma in wanted:
+            out[lemma].append(key)
+    for lemma in wanted:
+        if lemma not in table:  # a word without an entry is its own lemma
+            out[lemma].append(get_string_id(lemma))
+    return out
+
+
 @lru_cache(maxsize=4)
 def load_nlp(model: str | None = None) -> Language:
     """The pipeline: a named installed spaCy pipeline, or the offline default."""
@@ -75,6 +101,6 @@ def load_nlp(model: str | None = None) -> Language:
     else:
         nlp = spacy.blank("en")
         nlp.add_pipe("sentencizer")
-        nlp.add_pipe("qualcode_lookup_lemmatizer")
+        nlp.add_pipe(LOOKUP_LEMMATIZER)
     nlp.max_length = MAX_LENGTH
     return nlp

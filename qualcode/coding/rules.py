@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy
@@ -18,7 +18,7 @@ from qualcode.coding import scan
 from qualcode.coding.base import Assignment, Evidence, segment_texts
 from qualcode.coding.matching import PatternIndex
 from qualcode.coding.negation import ALTERNATIVE_CUES, Context
-from qualcode.coding.nlp import load_nlp
+from qualcode.coding.nlp import LOOKUP_LEMMATIZER, load_nlp
 
 # Confidence of a code found by n distinct patterns: 1 - (1 - BASE) ** n, so one pattern gives
 # 0.6, two 0.84, three 0.94. Rules are precise but blind to context beyond the clause.
@@ -78,7 +78,13 @@ class RuleCoder(BaseEstimator):
     def fit(self, segments=None, codings=None) -> RuleCoder:
         """Compile the patterns (see ``qualcode.coding.matching``); rules learn nothing."""
         self.nlp_ = load_nlp(self.spacy_model)
-        self.matcher_ = PatternIndex(self.nlp_.vocab, list(scan.TOKEN_ATTRS))
+        # With the offline pipeline's lookup lemmas, a LEMMA is matched on the lower-case form
+        # (the lookup turned round), and coding skips the lemmatiser.
+        self.matcher_ = PatternIndex(
+            self.nlp_.vocab,
+            list(scan.TOKEN_ATTRS),
+            lemmas_from_lower=LOOKUP_LEMMATIZER in self.nlp_.pipe_names,
+        )
         self.patterns_: dict[str, list[Any]] = {}
         for code in self.codebook.codable:
             for number, pattern in enumerate(code.patterns):
@@ -127,12 +133,17 @@ class RuleCoder(BaseEstimator):
         whys: dict[tuple[Any, ...], str] = {}  # reasons already put in words, this run
         # Clauses are bounded by punctuation and clause words, which also end sentences, so the
         # sentencizer adds nothing here but time (a fifth of tokenising); it is skipped.
-        skip = [
-            name for name in ("sentencizer", "senter", "parser") if name in self.nlp_.pipe_names
-        ]
+        # The lemmatiser too when lemmas are matched on the lower-case form, unless spaCy's own
+        # Matcher has patterns to match (it reads lemmas).
+        skip = ["sentencizer", "senter", "parser"]
+        if self.matcher_.lemmas_from_lower and not len(self.matcher_.fallback):
+            skip.append(LOOKUP_LEMMATIZER)
+        skip = [name for name in skip if name in self.nlp_.pipe_names]
         with self.nlp_.select_pipes(disable=skip):
             batch: list[Doc] = []
-            for doc in self.nlp_.pipe(texts, batch_size=self.batch_size):
+            # With no component left to run, the tokenizer alone makes the same Docs.
+            pipe = self.nlp_.pipe if self.nlp_.pipe_names else self.nlp_.tokenizer.pipe
+            for doc in pipe(texts, batch_size=self.batch_size):
                 batch.append(doc)
                 if len(batch) == self.batch_size:
                     results += self._code_batch(
@@ -152,49 +163,34 @@ class RuleCoder(BaseEstimator):
     def _code_batch(
         self, docs: list[Doc], texts: list[str], whys: dict[tuple[Any, ...], str]
     ) -> list[RuleResult]:
-        """Code a batch of Docs in one compiled pass (``scan.code_batch``), then put its codes,
-        evidence and reasons into Assignments."""
+        """Code a batch of Docs in compiled passes (``qualcode.coding.scan``): match, put each
+        match in its context, merge; then put the codes, evidence and reasons into Assignments."""
         index = self.matcher_
-        pt, _, _ = index.tables()
-        matrices = [index.matrix(doc) for doc in docs]
-        offsets = numpy.zeros(len(docs) + 1, dtype=numpy.int64)
-        offsets[1:] = numpy.cumsum([len(m) for m in matrices])
-        mat = numpy.concatenate(matrices)
+        mat, offsets, matches = index.batch(docs)
         cues = scan.cue_words()
-        fallback = numpy.array(
-            [(d, *m) for d, doc in enumerate(docs) for m in index.fallback_matches(doc)],
-            dtype=numpy.int64,
-        ).reshape(-1, 4)
-        (
-            doc_ptr,
-            codes,
-            keys,
-            plain,
-            code_ptr,
-            ev_start,
-            ev_end,
-            ev_ptr,
-            r_key,
-            r_ctx,
-            r_cue0,
-            r_cue1,
-            denied_ptr,
-            denied,
-        ) = (
-            a.tolist()
-            for a in scan.code_batch(
-                pt,
-                self.code_tables_,
-                cues.tables,
-                cues.lengths,
-                bool(self.negation),
-                mat,
-                index.dense(mat),
-                cues.classes(mat[:, scan.C_LOWER]),
-                mat[:, scan.C_SENT_START] == 1,
-                offsets,
-                fallback,
-            )
+        rows, denied = scan.contexts(
+            matches,
+            self.code_tables_,
+            scan.word_classes(cues.words, cues.bits, mat),
+            cues.tables,
+            cues.lengths,
+            bool(self.negation),
+            mat,
+            offsets,
+        )
+        # by Doc, code (in the order found), phrase start and end; ties stay in match order
+        rows = rows[numpy.lexsort((rows[:, 5], rows[:, 4], rows[:, 1], rows[:, 0]))]
+        codes, evidence, reasons = scan.merge(rows, len(index.keys))
+        number = numpy.arange(len(docs) + 1)
+        doc_ptr = numpy.searchsorted(codes[:, 0], number).tolist()
+        denied_ptr = numpy.searchsorted(denied[:, 0], number).tolist()
+        code_ptr = numpy.concatenate(([0], numpy.cumsum(codes[:, 4]))).tolist()
+        ev_ptr = numpy.concatenate(([0], numpy.cumsum(evidence[:, 2]))).tolist()
+        codes, evidence, reasons, denied = (
+            codes.tolist(),
+            evidence.tolist(),
+            reasons.tolist(),
+            denied[:, 1].tolist(),
         )
         # Character offsets: where each token starts, and where it ends.
         starts = mat[:, scan.C_IDX]
@@ -207,32 +203,28 @@ class RuleCoder(BaseEstimator):
             base = bases[d]
             result = RuleResult()
             for a in range(doc_ptr[d], doc_ptr[d + 1]):
-                code = codes[a]
-                evidence = []
+                _, code, patterns, plain, _ = codes[a]
+                found = []
                 for e in range(code_ptr[a], code_ptr[a + 1]):
                     # The reasons (rule, context, cue as written), in order, without repeats,
                     # and remembered in words by their numbers and cues.
-                    reasons: list[tuple[int, int, str | None]] = []
-                    for r in range(ev_ptr[e], ev_ptr[e + 1]):
+                    said: list[tuple[int, int, str | None]] = []
+                    for key, context, cue0, cue1 in reasons[ev_ptr[e] : ev_ptr[e + 1]]:
                         cue = None
-                        if r_ctx[r] != scan.PLAIN:
-                            cue = text[starts[base + r_cue0[r]] : ends[base + r_cue1[r] - 1]]
-                        reason = (r_key[r], r_ctx[r], cue)
-                        if reason not in reasons:
-                            reasons.append(reason)
-                    remembered = (code, *reasons)
+                        if context != scan.PLAIN:
+                            cue = text[starts[base + cue0] : ends[base + cue1 - 1]]
+                        if (key, context, cue) not in said:
+                            said.append((key, context, cue))
+                    remembered = (code, *said)
                     why = whys.get(remembered)
                     if why is None:
                         why = whys[remembered] = self._why(
                             self.code_ids_[code],
-                            [(keys_by_number[k], CONTEXTS[c], cue) for k, c, cue in reasons],
+                            [(keys_by_number[k], CONTEXTS[c], cue) for k, c, cue in said],
                         )
-                    evidence.append(
-                        Evidence(starts[base + ev_start[e]], ends[base + ev_end[e] - 1], why)
-                    )
-                result.append(
-                    Assignment(self.code_ids_[code], _confidence(keys[a], plain[a]), evidence)
-                )
+                    start, end, _ = evidence[e]
+                    found.append(Evidence(starts[base + start], ends[base + end - 1], why))
+                result.append(Assignment(self.code_ids_[code], _confidence(patterns, plain), found))
             result.sort(key=_by_confidence)
             result.denied = frozenset(
                 self.code_ids_[c] for c in denied[denied_ptr[d] : denied_ptr[d + 1]]
@@ -328,3 +320,17 @@ def closest_criterion(pattern: list[dict[str, Any]], include: Sequence[str]) -> 
     if len(best) > CRITERION_CHARS:
         best = best[:CRITERION_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     return best
+
+
+def warm_up() -> None:
+    """Compile the rule coder's kernels now: numba keeps them on disk, so that the first coding
+    on a machine does not wait for them (about 10 s). ``scripts/setup.sh`` runs it as
+    ``python -m qualcode.coding.rules``."""
+    from qualcode.codebook import default_codebook_path, load_codebook
+
+    coder = RuleCoder(load_codebook(default_codebook_path())).fit()
+    coder.predict(["On paper we pool budgets, but nobody shares the risk if only we could."])
+
+
+if __name__ == "__main__":
+    warm_up()

@@ -77,111 +77,158 @@ C_LOWER, C_SENT_START, C_IS_PUNCT, C_IS_STOP, C_IS_SPACE, C_IDX, C_LENGTH = rang
 
 
 @njit(cache=True)
-def _find(pt, key_rank, dense, mat, stack):
-    """Every pattern's longest match at every start: (keys, starts, ends) in order of start,
-    end and key name.
+def candidates(pt, dense, mat, offsets):
+    """Every pattern's matches in every Doc of a batch: rows (Doc, key, start, end), starts and
+    ends counted within the Doc, in no order, with every end found for a key and start (see
+    ``matching.longest``).
 
     A pattern is tried only where its anchor (its rarest required token) matches, from each
     start its optional tokens before the anchor allow; then every way through its optional and
-    repeated tokens, depth first on ``stack`` (rows: pattern token, Doc token). It is one
+    repeated tokens, depth first on a stack (rows: pattern token, Doc token). It is one
     function on purpose: a call per try, passing the pattern arrays, costs more than the try.
     """
     spec_op, spec_v0, spec_v1, vc_slot, vc_ptr, vc_vals = pt[0], pt[1], pt[2], pt[3], pt[4], pt[5]
     spec_f0, spec_f1, fc_col, fc_want, pat_s0, pat_s1 = pt[6], pt[7], pt[8], pt[9], pt[10], pt[11]
     pat_key, anchor_ptr, anchor_pat, anchor_off = pt[12], pt[13], pt[14], pt[15]
     unanchored = pt[16]
-    n = dense.shape[0]
     slots = dense.shape[1]
-    n_keys = key_rank.shape[0]
-    found = np.empty((64, 3), np.int64)  # key, start, end
+    stack = np.empty((64, 2), np.int64)
+    found = np.empty((1024, 4), np.int64)
     count = 0
-    for i in range(n):
-        for v in range(slots + 1):
-            if v < slots:
-                g = dense[i, v]
-                if g < 0:
-                    continue
-                first, last = anchor_ptr[g], anchor_ptr[g + 1]
-            else:
-                first, last = 0, unanchored.shape[0]
-            for q in range(first, last):
+    for d in range(offsets.shape[0] - 1):
+        lo, hi = offsets[d], offsets[d + 1]
+        for i in range(lo, hi):
+            for v in range(slots + 1):
                 if v < slots:
-                    p, start = anchor_pat[q], i - anchor_off[q]
-                else:
-                    p, start = unanchored[q], i
-                if start < 0:
-                    continue
-                s0 = pat_s0[p]
-                length = pat_s1[p] - s0
-                end = -1
-                stack[0, 0], stack[0, 1] = 0, start
-                top = 1
-                while top:
-                    top -= 1
-                    k, t = stack[top, 0], stack[top, 1]
-                    if k == length:
-                        end = max(end, t)
+                    g = dense[i, v]
+                    if g < 0:
                         continue
-                    if top + 2 > stack.shape[0]:
-                        grown = np.empty((stack.shape[0] * 2, 2), np.int64)
-                        grown[:top] = stack[:top]
-                        stack = grown
-                    s = s0 + k
-                    op = spec_op[s]
-                    # does token t satisfy pattern token s: every value it names, every flag?
-                    ok = t < n
-                    j = spec_v0[s]
-                    while ok and j < spec_v1[s]:
-                        value = dense[t, vc_slot[j]]
-                        ok = False
-                        if value >= 0:
-                            for x in range(vc_ptr[j], vc_ptr[j + 1]):  # a few: scan them
-                                if vc_vals[x] == value:
-                                    ok = True
-                                    break
-                        j += 1
-                    j = spec_f0[s]
-                    while ok and j < spec_f1[s]:
-                        ok = (mat[t, fc_col[j]] != 0) == (fc_want[j] != 0)
-                        j += 1
-                    if op == OPTIONAL or op == STAR:  # skip it
-                        stack[top, 0], stack[top, 1] = k + 1, t
-                        top += 1
-                    if ok and op != STAR:  # take it and go on
-                        stack[top, 0], stack[top, 1] = k + 1, t + 1
-                        top += 1
-                    if ok and (op == PLUS or op == STAR):  # take it, maybe more
-                        stack[top, 0], stack[top, 1] = k, t + 1
-                        top += 1
-                if end >= 0:
-                    if count == found.shape[0]:
-                        found = np.concatenate((found, found))
-                    found[count, 0], found[count, 1], found[count, 2] = pat_key[p], start, end
-                    count += 1
-    # the longest for each key and start, then by start, end and key name
-    found = found[:count]
-    order = np.argsort(found[:, 1] * n_keys + found[:, 0])
-    keep = np.zeros(count, np.bool_)
-    for r in range(count):
-        row = order[r]
-        if r + 1 < count:
-            nxt = order[r + 1]
-            if found[nxt, 0] == found[row, 0] and found[nxt, 1] == found[row, 1]:
-                found[nxt, 2] = max(found[nxt, 2], found[row, 2])
-                continue
-        keep[row] = True
-    found = found[keep]
-    rank = np.empty(found.shape[0], np.int64)
-    for r in range(found.shape[0]):
-        rank[r] = (found[r, 1] * (n + 1) + found[r, 2]) * n_keys + key_rank[found[r, 0]]
-    found = found[np.argsort(rank)]
-    return found[:, 0].copy(), found[:, 1].copy(), found[:, 2].copy()
+                    first, last = anchor_ptr[g], anchor_ptr[g + 1]
+                else:
+                    first, last = 0, unanchored.shape[0]
+                for q in range(first, last):
+                    if v < slots:
+                        p, start = anchor_pat[q], i - anchor_off[q]
+                    else:
+                        p, start = unanchored[q], i
+                    if start < lo:
+                        continue
+                    s0 = pat_s0[p]
+                    length = pat_s1[p] - s0
+                    end = -1
+                    stack[0, 0], stack[0, 1] = 0, start
+                    top = 1
+                    while top:
+                        top -= 1
+                        k, t = stack[top, 0], stack[top, 1]
+                        if k == length:
+                            end = max(end, t)
+                            continue
+                        if top + 2 > stack.shape[0]:
+                            stack = _grown(stack, top)
+                        s = s0 + k
+                        op = spec_op[s]
+                        # does token t satisfy pattern token s: every value it names, every flag?
+                        ok = t < hi
+                        j = spec_v0[s]
+                        while ok and j < spec_v1[s]:
+                            value = dense[t, vc_slot[j]]
+                            ok = False
+                            if value >= 0:
+                                for x in range(vc_ptr[j], vc_ptr[j + 1]):  # a few: scan them
+                                    if vc_vals[x] == value:
+                                        ok = True
+                                        break
+                            j += 1
+                        j = spec_f0[s]
+                        while ok and j < spec_f1[s]:
+                            ok = (mat[t, fc_col[j]] != 0) == (fc_want[j] != 0)
+                            j += 1
+                        if op in (OPTIONAL, STAR):  # skip it
+                            stack[top, 0], stack[top, 1] = k + 1, t
+                            top += 1
+                        if ok and op != STAR:  # take it and go on
+                            stack[top, 0], stack[top, 1] = k + 1, t + 1
+                            top += 1
+                        if ok and (op in (PLUS, STAR)):  # take it, maybe more
+                            stack[top, 0], stack[top, 1] = k, t + 1
+                            top += 1
+                    if end >= 0:
+                        if count == found.shape[0]:
+                            found = _grown(found, count)
+                        found[count, 0], found[count, 1] = d, pat_key[p]
+                        found[count, 2], found[count, 3] = start - lo, end - lo
+                        count += 1
+    return found[:count]
 
 
 @njit(cache=True)
-def find_matches(pt, key_rank, dense, mat):
-    """(keys, starts, ends) of one Doc's matches, sorted by start, end and key name."""
-    return _find(pt, key_rank, dense, mat, np.empty((64, 2), np.int64))
+def _grown(rows, used):
+    """``rows`` twice as long, its first ``used`` rows kept."""
+    out = np.empty((rows.shape[0] * 2, rows.shape[1]), rows.dtype)
+    out[:used] = rows[:used]
+    return out
+
+
+@njit(cache=True)
+def _bisect(keys, first, last, x):
+    """The position of x in the sorted ``keys[first:last]``, else -1."""
+    end = last
+    while first < last:
+        middle = (first + last) // 2
+        if keys[middle] < x:
+            first = middle + 1
+        else:
+            last = middle
+    return first if first < end and keys[first] == x else -1
+
+
+# A word id's low bits index a bitmap of the ids a lexicon holds, so most words, named by no
+# pattern and no cue, are passed over without a search.
+SIEVE_BITS = 16
+
+
+@njit(cache=True)
+def _sieve(keys):
+    mask = np.zeros(1 << SIEVE_BITS, np.bool_)
+    for key in keys:
+        mask[key & ((1 << SIEVE_BITS) - 1)] = True
+    return mask
+
+
+@njit(cache=True)
+def dense_values(lexicon, mat):
+    """Each token's dense value number in each pattern slot, -1 where no pattern names it."""
+    lex_col, lex_ptr, lex_keys, lex_vals = lexicon
+    out = np.full((mat.shape[0], lex_vals.shape[1]), -1, np.int64)
+    low = (1 << SIEVE_BITS) - 1
+    for h in range(lex_col.shape[0]):
+        sieve = _sieve(lex_keys[lex_ptr[h] : lex_ptr[h + 1]])
+        for t in range(mat.shape[0]):
+            word = mat[t, lex_col[h]]
+            if not sieve[word & low]:
+                continue
+            row = _bisect(lex_keys, lex_ptr[h], lex_ptr[h + 1], word)
+            if row >= 0:
+                for v in range(lex_vals.shape[1]):
+                    if lex_vals[row, v] >= 0:
+                        out[t, v] = lex_vals[row, v]
+    return out
+
+
+@njit(cache=True)
+def word_classes(words, bits, mat):
+    """Each token's cue word class bits, from its lower-case word."""
+    out = np.zeros(mat.shape[0], np.int64)
+    sieve = _sieve(words)
+    low = (1 << SIEVE_BITS) - 1
+    for t in range(mat.shape[0]):
+        if not sieve[mat[t, C_LOWER] & low]:
+            continue
+        row = _bisect(words, 0, words.shape[0], mat[t, C_LOWER])
+        if row >= 0:
+            out[t] = bits[row]
+    return out
 
 
 # -- a Doc's cue words ------------------------------------------------------------------------
@@ -212,12 +259,12 @@ def _push(lists, counts, which, i):
 
 
 @njit(cache=True)
-def _mark(lower, cls, sent, tables, lengths, lists, counts):
+def _mark(lower, cls, mat, tables, lengths, lists, counts):
     """One pass over a Doc: where its sentences start, and where each kind of cue stands."""
     n = lower.shape[0]
     counts[:] = 0
     for i in range(n):
-        if sent[i]:
+        if mat[i, C_SENT_START] == 1:
             _push(lists, counts, STARTS, i)
         c = cls[i]
         if c == 0:
@@ -398,218 +445,160 @@ def _phrase_end(mat, lists, counts, start, end):
 
 
 @njit(cache=True)
-def code_batch(pt, ct, tables, lengths, negation, mat, dense, cls, sent, offsets, fallback):
-    """Code every Doc of a batch (rows ``offsets[d]:offsets[d + 1]`` of the token matrix).
+def contexts(matches, ct, cls, tables, lengths, negation, mat, offsets):
+    """What each match of a batch counts for, after near misses and negation.
 
-    ``ct``: per key its code, whether it is a near miss (exclude pattern) and its rank by name;
-    per code whether it is a barrier, whether a prerequisite, and its paired barrier (or -1).
-    ``fallback``: (doc, key, start, end) rows of matches found by spaCy's own Matcher.
+    ``matches``: rows (Doc, key, start, end) sorted by Doc, start, end and key name. ``ct``: per
+    key its code, whether it is a near miss (exclude pattern) and its rank by name; per code
+    whether it is a barrier, whether a prerequisite, and its paired barrier (or -1).
 
-    Returns flat arrays with pointers: per Doc its codes (code, distinct keys, whether any match
-    was plain) in the order first found; per code its evidence (token start, end); per evidence
-    its reasons (key, context, cue start, cue end), in order, without repeats; per Doc the codes
-    it mentions only as absent (``denied``).
+    Returns ``rows`` (Doc, order of its code in the Doc, code, key, start, phrase end, context,
+    cue start, cue end, whether flipped to the paired barrier), one per match that counts, in
+    order; and ``denied`` (Doc, code): the codes a Doc mentions only as absent.
     """
-    key_code, key_exclude, key_rank, barrier, prerequisite, paired = ct
-    docs = offsets.shape[0] - 1
-    n_keys = key_rank.shape[0]
+    key_code, key_exclude, _, barrier, prerequisite, paired = ct
     n_codes = barrier.shape[0]
     longest = 0
-    for d in range(docs):
+    for d in range(offsets.shape[0] - 1):
         longest = max(longest, offsets[d + 1] - offsets[d])
-    stack = np.empty((64, 2), np.int64)
     lists = np.empty((LISTS, longest + 1), np.int64)
     counts = np.zeros(LISTS, np.int64)
-    order = np.full(n_codes, -1, np.int64)  # a code's place among this Doc's codes
-    denied = np.zeros(n_codes, np.bool_)
-    key_seen = np.full(n_keys, -1, np.int64)  # the last group (stamp) that counted this key
-    stamp = 0
-
-    doc_ptr, code_ptr, ev_ptr = [0], [0], [0]
-    out_code, out_keys, out_plain = [0], [0], [0]
-    ev_start, ev_end = [0], [0]
-    r_key, r_ctx, r_cue0, r_cue1 = [0], [0], [0], [0]
-    denied_ptr, denied_code = [0], [0]
-    for lst in (out_code, out_keys, out_plain, ev_start, ev_end, r_key, r_ctx, r_cue0, r_cue1):
-        lst.pop()
-    denied_code.pop()
-
-    f = 0
-    for d in range(docs):
+    order = np.full(n_codes, -1, np.int64)  # a code's place among its Doc's codes
+    denied_in = np.zeros(n_codes, np.bool_)
+    found = np.empty(n_codes, np.int64)
+    absent = np.empty(n_codes, np.int64)
+    rows = np.empty((matches.shape[0], 10), np.int64)
+    denied = np.empty((matches.shape[0], 2), np.int64)
+    n_rows = n_denied = 0
+    m = 0
+    while m < matches.shape[0]:
+        d = matches[m, 0]
+        last = m
+        while last < matches.shape[0] and matches[last, 0] == d:
+            last += 1
         lo, hi = offsets[d], offsets[d + 1]
-        n = hi - lo
-        m_dense, m_mat = dense[lo:hi], mat[lo:hi]
-        keys, starts, ends = _find(pt, key_rank, m_dense, m_mat, stack)
-        while f < fallback.shape[0] and fallback[f, 0] < d:
-            f += 1
-        g = f
-        while g < fallback.shape[0] and fallback[g, 0] == d:
-            g += 1
-        if g > f:  # add the matches of spaCy's own Matcher, and sort again
-            keys = np.concatenate((keys, fallback[f:g, 1]))
-            starts = np.concatenate((starts, fallback[f:g, 2]))
-            ends = np.concatenate((ends, fallback[f:g, 3]))
-            f = g
-            rank = np.empty(keys.shape[0], np.int64)
-            for j in range(keys.shape[0]):
-                rank[j] = (starts[j] * (n + 1) + ends[j]) * n_keys + key_rank[keys[j]]
-            perm = np.argsort(rank, kind="mergesort")
-            keys, starts, ends = keys[perm], starts[perm], ends[perm]
-
-        # near misses: the token ranges each code's exclude patterns cover
-        x_code, x_start, x_end = [0], [0], [0]
-        x_code.pop()
-        x_start.pop()
-        x_end.pop()
-        include = 0
-        for j in range(keys.shape[0]):
-            if key_exclude[keys[j]]:
-                x_code.append(key_code[keys[j]])
-                x_start.append(starts[j])
-                x_end.append(ends[j])
-            else:
-                include += 1
-
-        # each match, in order: its context, the code it counts for, its phrase
-        t_code, t_key, t_start, t_end, t_ctx, t_cue0, t_cue1, t_flip = (
-            [0],
-            [0],
-            [0],
-            [0],
-            [0],
-            [0],
-            [0],
-            [0],
-        )
-        for lst in (t_code, t_key, t_start, t_end, t_ctx, t_cue0, t_cue1, t_flip):
-            lst.pop()
-        found = [0]
-        found.pop()
-        denied_here = [0]
-        denied_here.pop()
-        if include:
-            lower = m_mat[:, C_LOWER]
-            m_cls = cls[lo:hi]
-            _mark(lower, m_cls, sent[lo:hi], tables, lengths, lists, counts)
-            for j in range(keys.shape[0]):
-                key = keys[j]
-                if key_exclude[key]:
-                    continue
-                code = key_code[key]
-                start, end = starts[j], ends[j]
-                near_miss = False
-                for x in range(len(x_code)):
-                    if x_code[x] == code and x_start[x] < end and start < x_end[x]:
-                        near_miss = True
-                        break
-                if near_miss:
-                    continue
-                ctx, cue0, cue1 = PLAIN, -1, -1
-                if negation:
-                    ctx, cue0, cue1 = _context(
-                        lower, m_cls, lists, counts, tables, lengths, start, end, barrier[code]
-                    )
-                target, flip = code, 0
-                if ctx != PLAIN:
-                    if not denied[code]:
-                        denied[code] = True
-                        denied_here.append(code)
-                    if not prerequisite[code] or paired[code] < 0:
-                        continue  # a bare denial is never the barrier
-                    target, flip = paired[code], 1
-                if order[target] < 0:
-                    order[target] = len(found)
-                    found.append(target)
-                t_code.append(target)
-                t_key.append(key)
-                t_start.append(start)
-                t_end.append(_phrase_end(m_mat, lists, counts, start, end))
-                t_ctx.append(ctx)
-                t_cue0.append(cue0)
-                t_cue1.append(cue1)
-                t_flip.append(flip)
-
-        # per code, in the order found: its keys, and its phrases merged where they overlap
-        rows = len(t_code)
-        if rows:
-            span = np.empty(rows, np.int64)
-            group = np.empty(rows, np.int64)
-            for r in range(rows):
-                group[r] = order[t_code[r]]
-                span[r] = (group[r] * (n + 1) + t_start[r]) * (n + 1) + t_end[r]
-            perm = np.argsort(span, kind="mergesort")
-            r = 0
-            while r < rows:
-                g = group[perm[r]]
-                code = found[g]
-                distinct, plain = 0, 0
-                open_end = -1
-                first_reason = len(r_key)
-                while r < rows and group[perm[r]] == g:
-                    row = perm[r]
-                    key = t_key[row]
-                    if key_seen[key] != stamp:
-                        key_seen[key] = stamp
-                        distinct += 1
-                    if not t_flip[row]:
-                        plain = 1
-                    if open_end >= 0 and t_start[row] < open_end:
-                        open_end = max(open_end, t_end[row])
-                        ev_end[len(ev_end) - 1] = open_end
-                    else:
-                        if open_end >= 0:
-                            ev_ptr.append(len(r_key))
-                        ev_start.append(t_start[row])
-                        ev_end.append(t_end[row])
-                        open_end = t_end[row]
-                        first_reason = len(r_key)
-                    repeat = False
-                    for q in range(first_reason, len(r_key)):
-                        if (
-                            r_key[q] == key
-                            and r_ctx[q] == t_ctx[row]
-                            and r_cue0[q] == t_cue0[row]
-                            and r_cue1[q] == t_cue1[row]
-                        ):
-                            repeat = True
-                            break
-                    if not repeat:
-                        r_key.append(key)
-                        r_ctx.append(t_ctx[row])
-                        r_cue0.append(t_cue0[row])
-                        r_cue1.append(t_cue1[row])
-                    r += 1
-                ev_ptr.append(len(r_key))
-                out_code.append(code)
-                out_keys.append(distinct)
-                out_plain.append(plain)
-                code_ptr.append(len(ev_start))
-                stamp += 1
-        for code in denied_here:
-            denied[code] = False
+        lower, doc_mat, doc_cls = mat[lo:hi, C_LOWER], mat[lo:hi], cls[lo:hi]
+        marked = False
+        n_found = n_absent = 0
+        for j in range(m, last):
+            key, start, end = matches[j, 1], matches[j, 2], matches[j, 3]
+            code = key_code[key]
+            if key_exclude[key] or _near_miss(matches, m, last, key_code, key_exclude, j):
+                continue
+            if not marked:
+                _mark(lower, doc_cls, doc_mat, tables, lengths, lists, counts)
+                marked = True
+            ctx, cue0, cue1 = PLAIN, -1, -1
+            if negation:
+                ctx, cue0, cue1 = _context(
+                    lower, doc_cls, lists, counts, tables, lengths, start, end, barrier[code]
+                )
+            target, flip = code, 0
+            if ctx != PLAIN:
+                if not denied_in[code]:
+                    denied_in[code] = True
+                    absent[n_absent] = code
+                    n_absent += 1
+                if not prerequisite[code] or paired[code] < 0:
+                    continue  # a bare denial is never the barrier
+                target, flip = paired[code], 1
+            if order[target] < 0:
+                order[target] = n_found
+                found[n_found] = target
+                n_found += 1
+            row = rows[n_rows]
+            row[0], row[1], row[2], row[3], row[4] = d, order[target], target, key, start
+            row[5] = _phrase_end(doc_mat, lists, counts, start, end)
+            row[6], row[7], row[8], row[9] = ctx, cue0, cue1, flip
+            n_rows += 1
+        for a in range(n_absent):
+            code = absent[a]
+            denied_in[code] = False
             if order[code] < 0:  # only absent, never a code of this Doc
-                denied_code.append(code)
-        for code in found:
-            order[code] = -1
-        denied_ptr.append(len(denied_code))
-        doc_ptr.append(len(out_code))
+                denied[n_denied, 0], denied[n_denied, 1] = d, code
+                n_denied += 1
+        for a in range(n_found):
+            order[found[a]] = -1
+        m = last
+    return rows[:n_rows], denied[:n_denied]
 
-    return (
-        np.array(doc_ptr, np.int64),
-        np.array(out_code, np.int64),
-        np.array(out_keys, np.int64),
-        np.array(out_plain, np.int64),
-        np.array(code_ptr, np.int64),
-        np.array(ev_start, np.int64),
-        np.array(ev_end, np.int64),
-        np.array(ev_ptr, np.int64),
-        np.array(r_key, np.int64),
-        np.array(r_ctx, np.int64),
-        np.array(r_cue0, np.int64),
-        np.array(r_cue1, np.int64),
-        np.array(denied_ptr, np.int64),
-        np.array(denied_code, np.int64),
-    )
+
+@njit(cache=True)
+def _near_miss(matches, first, last, key_code, key_exclude, j):
+    """Whether a near miss of match j's code (an exclude pattern's match) overlaps it."""
+    code, start, end = key_code[matches[j, 1]], matches[j, 2], matches[j, 3]
+    for x in range(first, last):
+        key = matches[x, 1]
+        overlaps = matches[x, 2] < end and start < matches[x, 3]
+        if key_exclude[key] and key_code[key] == code and overlaps:
+            return True
+    return False
+
+
+@njit(cache=True)
+def merge(rows, n_keys):
+    """Codes, evidence and reasons from ``rows`` sorted by Doc, code order, start and phrase end
+    (ties in match order).
+
+    Returns ``codes`` (Doc, code, distinct keys, whether any match was plain, evidence count),
+    ``evidence`` (start, end, reason count): a code's phrases, merged where they overlap, and
+    ``reasons`` (key, context, cue start, cue end) in order, without repeats.
+    """
+    codes = np.empty((rows.shape[0], 5), np.int64)
+    evidence = np.empty((rows.shape[0], 3), np.int64)
+    reasons = np.empty((rows.shape[0], 4), np.int64)
+    key_seen = np.full(n_keys, -1, np.int64)  # the code (row of ``codes``) that counted a key
+    n_codes = n_evidence = n_reasons = 0
+    r = 0
+    while r < rows.shape[0]:
+        c = n_codes
+        codes[c, 0], codes[c, 1], codes[c, 2], codes[c, 3], codes[c, 4] = (
+            rows[r, 0],
+            rows[r, 2],
+            0,
+            0,
+            0,
+        )
+        n_codes += 1
+        open_end = -1
+        first_reason = n_reasons
+        while r < rows.shape[0] and rows[r, 0] == codes[c, 0] and rows[r, 2] == codes[c, 1]:
+            key, start, end = rows[r, 3], rows[r, 4], rows[r, 5]
+            if key_seen[key] != c:
+                key_seen[key] = c
+                codes[c, 2] += 1
+            if not rows[r, 9]:
+                codes[c, 3] = 1
+            if open_end >= 0 and start < open_end:
+                open_end = max(open_end, end)
+                evidence[n_evidence - 1, 1] = open_end
+            else:
+                evidence[n_evidence, 0], evidence[n_evidence, 1], evidence[n_evidence, 2] = (
+                    start,
+                    end,
+                    0,
+                )
+                n_evidence += 1
+                codes[c, 4] += 1
+                open_end = end
+                first_reason = n_reasons
+            repeat = False
+            for q in range(first_reason, n_reasons):
+                if (
+                    reasons[q, 0] == key
+                    and reasons[q, 1] == rows[r, 6]
+                    and reasons[q, 2] == rows[r, 7]
+                    and reasons[q, 3] == rows[r, 8]
+                ):
+                    repeat = True
+                    break
+            if not repeat:
+                reasons[n_reasons, 0], reasons[n_reasons, 1] = key, rows[r, 6]
+                reasons[n_reasons, 2], reasons[n_reasons, 3] = rows[r, 7], rows[r, 8]
+                n_reasons += 1
+                evidence[n_evidence - 1, 2] += 1
+            r += 1
+    return codes[:n_codes], evidence[:n_evidence], reasons[:n_reasons]
 
 
 # -- the cue words as arrays (built once, from ``qualcode.coding.negation``) ------------------
@@ -663,18 +652,6 @@ class CueWords:
             lengths.append(np.array([len(p) for p in group], dtype=np.int64))
         self.tables = tuple(tables)
         self.lengths = tuple(lengths)
-
-    def classes(self, lower: np.ndarray) -> np.ndarray:
-        """Each token's class bits, from its lower-case word id."""
-        return lookup(self.words, self.bits, lower, 0)
-
-
-def lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray, missing: int) -> np.ndarray:
-    """``values`` at each of ``wanted``'s positions in the sorted ``keys``, else ``missing``."""
-    if not len(keys):
-        return np.full(len(wanted), missing, dtype=np.int64)
-    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-    return np.where(keys[at] == wanted, values[at], missing)
 
 
 @lru_cache(maxsize=1)
