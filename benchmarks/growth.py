@@ -16,8 +16,10 @@ the time is the command's own (``time.perf_counter`` around the CLI call, withou
 start-up). The responses are benchmarks/themes_speed.py's: sentences of the
 demo interviews and training quotes, shuffled, in CSV files of at most 100,000 rows.
 
-Beside the table it prints two ratios against the limit, at each size:
+Beside the table it prints three ratios against the limit, at each size:
 
+* the rules stage (the whole ``qualcode code --kind rules``: reading segments, coding, writing
+  codings) against bare ``spacy.blank("en")`` tokenisation of the same segments' text;
 * ingest against reading and SHA-256 hashing the same files (what any ingest must do);
 * ingest's store writes (``DocumentWriter.flush``, timed inside the ingest) against a bare
   ``executemany`` of the same participants, documents and segments into an empty project.
@@ -145,6 +147,26 @@ def read_and_hash(folder: Path) -> float:
     return time.perf_counter() - start
 
 
+def bare_tokenise(project: Path) -> float:
+    """Seconds for bare ``spacy.blank("en")`` to tokenise the text of the segments the rules
+    stage codes, read a chunk at a time as it reads them."""
+    import spacy
+
+    from qualcode.coding.project import segment_chunks
+    from qualcode.store import open_project
+
+    blank = spacy.blank("en")
+    seconds = 0.0
+    with open_project(project) as store:
+        for chunk in segment_chunks(store):
+            texts = [s["text"] for s in chunk]
+            start = time.perf_counter()
+            for _ in blank.pipe(texts):
+                pass
+            seconds += time.perf_counter() - start
+    return seconds
+
+
 def bare_executemany(project: Path, tmp: Path) -> float:
     """Seconds to insert the ingested rows into an empty project with plain ``executemany``,
     one call per table, in one transaction."""
@@ -202,9 +224,11 @@ def main() -> None:
             figures = {s: run_stage(project, s, tmp, extra) for s in stages}
             floor = read_and_hash(tmp / "survey")
             bare = bare_executemany(project, tmp)
+            tokenise = bare_tokenise(project) if "rules" in figures else None
         ingest = figures["ingest"]
+        rules = tokenise / figures["rules"]["seconds"] if tokenise else None
         rows.append(
-            (factor, n, words, figures, floor / ingest["seconds"], bare / ingest["writes_s"])
+            (factor, n, words, figures, floor / ingest["seconds"], bare / ingest["writes_s"], rules)
         )
         print(f"{factor}x: {n:,} responses, {words:,} words", flush=True)
         for s in stages:
@@ -225,6 +249,12 @@ def main() -> None:
             f" ({bare:.2f} s)",
             flush=True,
         )
+        if rules:
+            print(
+                f"  rules stage at {rules:.2f} of the speed of bare tokenisation of the same text"
+                f" ({tokenise:.1f} s)",
+                flush=True,
+            )
     print()
     print("| stage | " + " | ".join(f"{n:,} responses" for _, n, *_ in rows) + " |")
     print("|---|" + "---|" * len(rows))
@@ -234,6 +264,8 @@ def main() -> None:
     if "themes" in stages:
         cells = [f"{r[3]['themes']['npmi']:.3f} / {r[3]['themes']['diversity']:.3f}" for r in rows]
         print("| themes NPMI / diversity | " + " | ".join(cells) + " |")
+    if "rules" in stages:
+        print("| rules / bare tokenisation | " + " | ".join(f"{r[6]:.2f}" for r in rows) + " |")
     print("| ingest / read+hash | " + " | ".join(f"{r[4]:.3f}" for r in rows) + " |")
     print("| store writes / bare executemany | " + " | ".join(f"{r[5]:.2f}" for r in rows) + " |")
 
