@@ -469,6 +469,7 @@ def contexts(matches, ct, cls, tables, lengths, negation, mat, offsets):
     absent = np.empty(n_codes, np.int64)
     rows = np.empty((matches.shape[0], 10), np.int64)
     denied = np.empty((matches.shape[0], 2), np.int64)
+    near = np.empty(matches.shape[0], np.int64)
     n_rows = n_denied = 0
     m = 0
     while m < matches.shape[0]:
@@ -479,11 +480,23 @@ def contexts(matches, ct, cls, tables, lengths, negation, mat, offsets):
         lo, hi = offsets[d], offsets[d + 1]
         lower, doc_mat, doc_cls = mat[lo:hi, C_LOWER], mat[lo:hi], cls[lo:hi]
         marked = False
-        n_found = n_absent = 0
+        n_found = n_absent = n_near = 0
+        for j in range(m, last):  # the near misses (exclude patterns' matches): few, if any
+            if key_exclude[matches[j, 1]]:
+                near[n_near] = j
+                n_near += 1
         for j in range(m, last):
             key, start, end = matches[j, 1], matches[j, 2], matches[j, 3]
             code = key_code[key]
-            if key_exclude[key] or _near_miss(matches, m, last, key_code, key_exclude, j):
+            if key_exclude[key]:
+                continue
+            near_miss = False  # does a near miss of this code overlap it?
+            for x in near[:n_near]:
+                overlaps = matches[x, 2] < end and start < matches[x, 3]
+                if overlaps and key_code[matches[x, 1]] == code:
+                    near_miss = True
+                    break
+            if near_miss:
                 continue
             if not marked:
                 _mark(lower, doc_cls, doc_mat, tables, lengths, lists, counts)
@@ -521,18 +534,6 @@ def contexts(matches, ct, cls, tables, lengths, negation, mat, offsets):
             order[found[a]] = -1
         m = last
     return rows[:n_rows], denied[:n_denied]
-
-
-@njit(cache=True)
-def _near_miss(matches, first, last, key_code, key_exclude, j):
-    """Whether a near miss of match j's code (an exclude pattern's match) overlaps it."""
-    code, start, end = key_code[matches[j, 1]], matches[j, 2], matches[j, 3]
-    for x in range(first, last):
-        key = matches[x, 1]
-        overlaps = matches[x, 2] < end and start < matches[x, 3]
-        if key_exclude[key] and key_code[key] == code and overlaps:
-            return True
-    return False
 
 
 @njit(cache=True)
