@@ -358,3 +358,25 @@ def test_rules_fitted_by_an_older_qualcode_are_refused(tiny):
     del rules.code_tables_
     with pytest.raises(NotFittedError):
         rules.predict(["We pooled budgets."])
+
+
+def test_numba_is_imported_only_to_code_with_rules(tmp_path):
+    """Fitting the rule coder compiles its patterns into plain arrays; numba (60 MB, more with
+    the kernels) is imported only when it codes, so the process that owns the store while Dask
+    workers code never loads it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from qualcode.codebook import default_codebook_path, load_codebook\n"
+        "from qualcode.coding.rules import RuleCoder\n"
+        "coder = RuleCoder(load_codebook(default_codebook_path())).fit()\n"
+        "print('numba' in sys.modules)\n"
+        "coder.predict(['We never pooled budgets.'])\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout.split()
+    assert out == ["False", "True"]

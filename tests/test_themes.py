@@ -431,6 +431,17 @@ def test_online_fit_chunk_by_chunk_gives_every_segment_a_topic(demo, monkeypatch
     refused = demo("themes", "fit", "--online", "--guided")
     assert refused.exit_code == 2
     assert "--online cannot be used with --guided" in refused.output
+    # the library refuses the same options, before it reads or writes anything
+    from qualcode.codebook import default_codebook_path, load_codebook
+    from qualcode.errors import InputError
+    from qualcode.themes.discover import Options, discover
+
+    with open_project(demo.project) as store:
+        runs = store.execute("SELECT count(*) FROM runs").fetchone()[0]
+        for options in (Options(online=True, guided=True), Options(online=True, min_topic_size=5)):
+            with pytest.raises(InputError, match="--online cannot be used with"):
+                discover(store, load_codebook(default_codebook_path()), options)
+        assert store.execute("SELECT count(*) FROM runs").fetchone()[0] == runs
 
 
 def test_online_chunks_join_a_short_tail():

@@ -108,9 +108,6 @@ def fit(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from, samp
       qualcode themes fit --by site --guided
       qualcode themes fit --online
     """
-    if online and (guided or min_topic_size):
-        given = "--guided" if guided else "--min-topic-size"
-        raise click.UsageError(f"--online cannot be used with {given} (its topics are k-means')")
     options = Options(
         by=by,
         min_topic_size=min_topic_size,
@@ -122,6 +119,8 @@ def fit(ctx, by, site, min_topic_size, embedding, seed, guided, codes_from, samp
         sample=sample,
         online=online,
     )
+    if options.conflict():
+        raise click.UsageError(options.conflict())
     with project(ctx) as store, error_boundary(), progress_bar("Topics", unit="model") as step:
         run = discover(store, resolve_codebook(store), options, progress=step)
         models = res.load(store, run.run_id)

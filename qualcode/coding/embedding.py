@@ -182,6 +182,12 @@ class SentenceEmbedder:
         """Vectors of ``texts``, float32 (rounded through float16, so a remembered and a fresh
         vector are the same). ``remember=False`` (coding a corpus) keeps none of the new ones,
         so memory does not grow with the corpus."""
+        if not texts:
+            return np.zeros((0, 256 if self.kind == "wordllama" else 384), dtype=np.float32)
+        if not remember and not self._cache:  # nothing to look up, nothing to keep: no keys
+            model = _wordllama() if self.kind == "wordllama" else _minilm()
+            vectors = np.asarray(model.encode(list(texts)), dtype=np.float16)
+            return vectors.astype(np.float32)
         keys = [text_key(t) for t in texts]
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._cache}
         fresh: dict[str, np.ndarray] = {}
@@ -191,8 +197,6 @@ class SentenceEmbedder:
             fresh = dict(zip(missing, vectors, strict=True))
             if remember:
                 self._cache.update(fresh)
-        if not texts:
-            return np.zeros((0, 256 if self.kind == "wordllama" else 384), dtype=np.float32)
         rows = [fresh[k] if k in fresh else self._cache[k] for k in keys]
         return np.vstack(rows).astype(np.float32)
 

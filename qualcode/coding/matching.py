@@ -247,7 +247,8 @@ class PatternIndex:
         offsets = np.zeros(len(docs) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(m) for m in matrices])
         mat = np.concatenate(matrices)
-        found = scan.candidates(pt, scan.dense_values(lexicon, mat), mat, offsets)
+        kernels = scan.kernels()
+        found = kernels.candidates(pt, kernels.dense_values(lexicon, mat), mat, offsets)
         if len(found):  # the longest for each Doc, key and start
             found = found[np.lexsort((-found[:, 3], found[:, 2], found[:, 1], found[:, 0]))]
             first = np.ones(len(found), dtype=bool)

@@ -168,10 +168,11 @@ class RuleCoder(BaseEstimator):
         index = self.matcher_
         mat, offsets, matches = index.batch(docs)
         cues = scan.cue_words()
-        rows, denied = scan.contexts(
+        kernels = scan.kernels()
+        rows, denied = kernels.contexts(
             matches,
             self.code_tables_,
-            scan.word_classes(cues.words, cues.bits, mat),
+            kernels.word_classes(cues.words, cues.bits, mat),
             cues.tables,
             cues.lengths,
             bool(self.negation),
@@ -180,7 +181,7 @@ class RuleCoder(BaseEstimator):
         )
         # by Doc, code (in the order found), phrase start and end; ties stay in match order
         rows = rows[numpy.lexsort((rows[:, 5], rows[:, 4], rows[:, 1], rows[:, 0]))]
-        codes, evidence, reasons = scan.merge(rows, len(index.keys))
+        codes, evidence, reasons = kernels.merge(rows, len(index.keys))
         number = numpy.arange(len(docs) + 1)
         doc_ptr = numpy.searchsorted(codes[:, 0], number).tolist()
         denied_ptr = numpy.searchsorted(denied[:, 0], number).tolist()

@@ -29,10 +29,35 @@ What the checks mean, in words (the codebook's rules of coding):
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
+
+_KERNELS: list[str] = []
+
+
+def kernel(function):
+    """Mark a function of this module as a kernel, compiled with numba when the kernels are first
+    needed (``kernels``): a process that never codes with rules (the one that owns the store,
+    when Dask workers code) never imports numba, which costs 60 MB, 80 to 100 MB with the
+    kernels loaded."""
+    _KERNELS.append(function.__name__)
+    return function
+
+
+@lru_cache(maxsize=1)
+def kernels():
+    """This module with its kernels compiled: numba loads them from its cache on disk, or
+    compiles them (about 10 s, once per machine). Kernels call one another by their module
+    names, so all are compiled together."""
+    from numba import njit
+
+    module = sys.modules[__name__]
+    for name in _KERNELS:
+        setattr(module, name, njit(cache=True)(getattr(module, name)))
+    return module
+
 
 # Contexts (``negation.Context`` in this order).
 PLAIN, NEGATED, WISH, CONTRAST = 0, 1, 2, 3
@@ -76,7 +101,7 @@ C_LOWER, C_SENT_START, C_IS_PUNCT, C_IS_STOP, C_IS_SPACE, C_IDX, C_LENGTH = rang
 # -- patterns ---------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def candidates(pt, dense, mat, offsets):
     """Every pattern's matches in every Doc of a batch: rows (Doc, key, start, end), starts and
     ends counted within the Doc, in no order, with every end found for a key and start (see
@@ -162,7 +187,7 @@ def candidates(pt, dense, mat, offsets):
     return found[:count]
 
 
-@njit(cache=True)
+@kernel
 def _grown(rows, used):
     """``rows`` twice as long, its first ``used`` rows kept."""
     out = np.empty((rows.shape[0] * 2, rows.shape[1]), rows.dtype)
@@ -170,7 +195,7 @@ def _grown(rows, used):
     return out
 
 
-@njit(cache=True)
+@kernel
 def _bisect(keys, first, last, x):
     """The position of x in the sorted ``keys[first:last]``, else -1."""
     end = last
@@ -188,7 +213,7 @@ def _bisect(keys, first, last, x):
 SIEVE_BITS = 16
 
 
-@njit(cache=True)
+@kernel
 def _sieve(keys):
     mask = np.zeros(1 << SIEVE_BITS, np.bool_)
     for key in keys:
@@ -196,7 +221,7 @@ def _sieve(keys):
     return mask
 
 
-@njit(cache=True)
+@kernel
 def dense_values(lexicon, mat):
     """Each token's dense value number in each pattern slot, -1 where no pattern names it."""
     lex_col, lex_ptr, lex_keys, lex_vals = lexicon
@@ -216,7 +241,7 @@ def dense_values(lexicon, mat):
     return out
 
 
-@njit(cache=True)
+@kernel
 def word_classes(words, bits, mat):
     """Each token's cue word class bits, from its lower-case word."""
     out = np.zeros(mat.shape[0], np.int64)
@@ -234,7 +259,7 @@ def word_classes(words, bits, mat):
 # -- a Doc's cue words ------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def _phrase_at(lower, i, table, lengths):
     """Length of the first phrase of ``table`` that starts at token i, else 0."""
     n = lower.shape[0]
@@ -251,14 +276,14 @@ def _phrase_at(lower, i, table, lengths):
     return 0
 
 
-@njit(cache=True)
+@kernel
 def _push(lists, counts, which, i):
     if counts[which] == 0 or lists[which, counts[which] - 1] != i:
         lists[which, counts[which]] = i
         counts[which] += 1
 
 
-@njit(cache=True)
+@kernel
 def _mark(lower, cls, mat, tables, lengths, lists, counts):
     """One pass over a Doc: where its sentences start, and where each kind of cue stands."""
     n = lower.shape[0]
@@ -293,21 +318,21 @@ def _mark(lower, cls, mat, tables, lengths, lists, counts):
                 _push(lists, counts, CLAIMS, i)
 
 
-@njit(cache=True)
+@kernel
 def _last_upto(lists, counts, which, i):
     """The last position of a list at or before i, else -1."""
     k = np.searchsorted(lists[which, : counts[which]], i, side="right")
     return lists[which, k - 1] if k else -1
 
 
-@njit(cache=True)
+@kernel
 def _first_from(lists, counts, which, i, default):
     """The first position of a list at or after i, else ``default``."""
     k = np.searchsorted(lists[which, : counts[which]], i)
     return lists[which, k] if k < counts[which] else default
 
 
-@njit(cache=True)
+@kernel
 def _clause(lists, counts, n, start, end):
     """The clause around tokens [start, end): from just after the last clause word or
     punctuation before it (or a sentence start) to the next."""
@@ -322,7 +347,7 @@ def _clause(lists, counts, n, start, end):
     return c_start, c_end
 
 
-@njit(cache=True)
+@kernel
 def _stretch(lower, lists, counts, tables, lengths, start, end):
     """The part of the sentence around tokens [start, end) up to a contrast (exclusive)."""
     n = lower.shape[0]
@@ -335,7 +360,7 @@ def _stretch(lower, lists, counts, tables, lengths, start, end):
     return a, b
 
 
-@njit(cache=True)
+@kernel
 def _contrast(lower, cls, lists, counts, tables, lengths, start, end, c_start, c_end):
     """The token where a cue says the match exists in name only or is set against what really
     happens, else -1 (see the module's docstring)."""
@@ -382,7 +407,7 @@ def _contrast(lower, cls, lists, counts, tables, lengths, start, end, c_start, c
     return -1
 
 
-@njit(cache=True)
+@kernel
 def _cue_end(lower, cls, tables, lengths, i):
     """Where the contrast cue at token i ends ("on paper", "but what we actually have")."""
     for t in (P_BEFORE, P_CLAIM, P_ALTERNATIVE, P_OPENER):
@@ -399,7 +424,7 @@ def _cue_end(lower, cls, tables, lengths, i):
     return stop
 
 
-@njit(cache=True)
+@kernel
 def _context(lower, cls, lists, counts, tables, lengths, start, end, barrier):
     """(context, cue start, cue end) of the match at tokens [start, end)."""
     n = lower.shape[0]
@@ -425,7 +450,7 @@ def _context(lower, cls, lists, counts, tables, lengths, start, end, barrier):
     return PLAIN, -1, -1
 
 
-@njit(cache=True)
+@kernel
 def _phrase_end(mat, lists, counts, start, end):
     """A match that ends on a function word ("pooled the") reaches on to the next word or two of
     its clause ("pooled the lot"), so the evidence reads as a phrase."""
@@ -444,7 +469,7 @@ def _phrase_end(mat, lists, counts, start, end):
 # -- a batch ----------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@kernel
 def contexts(matches, ct, cls, tables, lengths, negation, mat, offsets):
     """What each match of a batch counts for, after near misses and negation.
 
@@ -536,7 +561,7 @@ def contexts(matches, ct, cls, tables, lengths, negation, mat, offsets):
     return rows[:n_rows], denied[:n_denied]
 
 
-@njit(cache=True)
+@kernel
 def merge(rows, n_keys):
     """Codes, evidence and reasons from ``rows`` sorted by Doc, code order, start and phrase end
     (ties in match order).

@@ -231,14 +231,16 @@ def _drop(store: Store) -> None:
         store.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
-def _counts(store: Store, *keys: str) -> dict[tuple, tuple[int, int]]:
-    """Segments and distinct participants per (keys..., site) that carry a code, where keys
-    are columns of ``r_has h`` and ``r_book b`` (a code, or a family and polarity)."""
+def _counts(store: Store, *keys: str, by: str = "u.site") -> dict[tuple, tuple[int, int]]:
+    """Segments and distinct participants per (keys..., by) that carry a code, where keys are
+    columns of ``r_has h`` and ``r_book b`` (a code, or a family and polarity) and ``by`` an
+    expression over the unit ``r_units u`` (its site, or a value of ``BREAKDOWN_KEYS``)."""
     columns = ", ".join(keys)
     rows = store.execute(
-        f"SELECT {columns}, u.site, count(DISTINCT h.segment_id), count(DISTINCT u.participant)"
+        f"SELECT {columns}, {by} AS grouped, count(DISTINCT h.segment_id),"
+        " count(DISTINCT u.participant)"
         " FROM r_has h JOIN r_book b ON b.code = h.code JOIN r_units u ON u.id = h.segment_id"
-        f" GROUP BY {columns}, u.site"
+        f" GROUP BY {columns}, grouped"
     )
     return {tuple(r[: len(keys) + 1]): (r[-2], r[-1]) for r in rows}
 
@@ -498,20 +500,13 @@ def _breakdown(store: Store, key: str, families) -> list[dict[str, Any]]:
             " GROUP BY value ORDER BY value"
         )
     }
-    hits = {
-        (r[0], r[1], r[2]): r[3]
-        for r in store.execute(
-            f"SELECT {value} AS value, b.family, b.polarity, count(DISTINCT h.segment_id)"
-            " FROM r_has h JOIN r_book b ON b.code = h.code JOIN r_units u ON u.id = h.segment_id"
-            " GROUP BY value, b.family, b.polarity"
-        )
-    }
+    hits = _counts(store, "b.family", "b.polarity", by=value)
     rows = []
     for name, (segments, people) in groups.items():
         shares = {}
         for f in families:
             for polarity in ("barrier", "prerequisite"):
-                n = hits.get((name, f["id"], polarity), 0)
+                n = hits.get((f["id"], polarity, name), (0, 0))[0]
                 shares[(f["id"], polarity)] = {
                     "share": n / segments,
                     "n": n,

@@ -67,6 +67,14 @@ class Options:
     sample: int | None = None  # fit on this many, assign the rest; None: automatic; 0: never
     online: bool = False  # partial_fit chunk by chunk (model.online_topic_model)
 
+    def conflict(self) -> str | None:
+        """Why these options cannot go together, or None: an online fit's topics are
+        k-means', so it takes no seed topics and no minimum topic size."""
+        if self.online and (self.guided or self.min_topic_size):
+            given = "--guided" if self.guided else "--min-topic-size"
+            return f"--online cannot be used with {given} (its topics are k-means')"
+        return None
+
 
 def sample_size(n: int, sample: int | None) -> int | None:
     """How many of ``n`` segments to fit the model on, or None to fit on all of them."""
@@ -237,6 +245,8 @@ def discover(
     """Fit the topic models, store them as one ``themes`` run, and return what was found."""
     if options.by is not None and options.by not in GROUPINGS:
         raise InputError(None, f"cannot group by {options.by!r}", field="--by")
+    if options.conflict():
+        raise InputError(None, options.conflict(), field="--online")
     shared: dict[Any, Any] = {}
     units = [Unit(row, shared) for row in q.iter_respondent_units(store, options.site)]
     if not units:
