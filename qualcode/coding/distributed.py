@@ -14,9 +14,13 @@ given; without ``--scheduler`` nothing in this module runs.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import math
 import uuid
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -98,10 +102,11 @@ class DaskRunner:
         self._shipped: Any = None
 
     def _ship(self, coder: Any) -> Any:
-        if self._coder is not coder:
+        # The coder is remembered weakly, only to ship it once: this process need not keep it.
+        if self._coder is None or self._coder() is not coder:
             self.release()
             self._shipped = self.client.scatter(_Portable(coder), broadcast=True, hash=False)
-            self._coder = coder
+            self._coder = weakref.ref(coder)
         return self._shipped
 
     def release(self) -> None:
@@ -132,6 +137,8 @@ class DaskRunner:
 
         run = uuid.uuid4().hex[:12]
         shipped = self._ship(coder)
+        del coder  # the workers have it; a caller that lets go of it too frees its memory here
+        _give_back_memory()
         held: deque[_Chunk] = deque()  # chunks read and not yet given back, oldest first
         first = 0  # the number of held[0]
         batches = self._batches(chunks, held)
@@ -201,6 +208,14 @@ class _Chunk:
 
     def codes(self) -> list[list[Assignment]]:
         return [result for start in sorted(self.results) for result in self.results[start]]
+
+
+def _give_back_memory() -> None:
+    """Collect, then ask glibc to return freed memory to the system (elsewhere: collect only),
+    so the process that owns the store shrinks once the coder it shipped is gone."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 @contextmanager

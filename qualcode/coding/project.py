@@ -421,7 +421,10 @@ def _code_project(
         run_id = q.start_run(store, "code", params, codebook_hash=codebook.hash, coder=kind)
         q.set_setting_if_unset(store, "codebook", codebook.hash)
         now = q.now()
-        for results in run(coder, texts(), step):
+        skipped = dict(getattr(coder, "skipped_", {}) or {})
+        coded = run(coder, texts(), step)
+        del coder  # the run keeps it as long as it needs it (a Dask run: until it is shipped)
+        for results in coded:
             segments = pending.popleft()
             store.conn.executemany(
                 "INSERT INTO coded_segments (segment_id, coder_id, run_id) VALUES (?, ?, ?)",
@@ -453,7 +456,7 @@ def _code_project(
         segments=total,
         codings=codings,
         training=training,
-        skipped=dict(getattr(coder, "skipped_", {}) or {}),
+        skipped=skipped,
         expected=expected_for(codebook.hash, kind, training, embedding),
         warnings=_missing_embedding(kind, embedding),
     )
