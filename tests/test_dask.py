@@ -264,3 +264,25 @@ def test_a_worker_without_the_fast_embedding_is_refused_before_any_batch(client)
     finally:
         client.run(_with_wordllama, workers=lacking)
     _check_workers(client, "test-cluster")
+
+
+def test_the_runner_does_not_keep_the_coder_it_shipped(client):
+    """Once the workers have the coder, the process that owns the store only writes codings:
+    the runner remembers the coder weakly (to ship it once), so letting go of it frees it."""
+    import gc
+    import weakref
+
+    from qualcode.codebook import default_codebook_path, load_codebook
+    from qualcode.coding.distributed import DaskRunner
+    from qualcode.coding.rules import RuleCoder
+
+    coder = RuleCoder(load_codebook(default_codebook_path())).fit()
+    kept = weakref.ref(coder)
+    runner = DaskRunner(client, batch_size=16)
+    coded = runner(coder, [["We never pooled budgets.", "They shunt costs onto us."]])
+    del coder
+    [codes] = list(coded)
+    assert [a.code for a in codes[1]] == ["financial.budget_guarding"]
+    gc.collect()
+    assert kept() is None
+    runner.release()
