@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 import numpy
@@ -140,22 +141,12 @@ class RuleCoder(BaseEstimator):
             skip.append(LOOKUP_LEMMATIZER)
         skip = [name for name in skip if name in self.nlp_.pipe_names]
         with self.nlp_.select_pipes(disable=skip):
-            batch: list[Doc] = []
             # With no component left to run, the tokenizer alone makes the same Docs.
             pipe = self.nlp_.pipe if self.nlp_.pipe_names else self.nlp_.tokenizer.pipe
-            for doc in pipe(texts, batch_size=self.batch_size):
-                batch.append(doc)
-                if len(batch) == self.batch_size:
-                    results += self._code_batch(
-                        batch, texts[len(results) : len(results) + len(batch)], whys
-                    )
-                    if progress:
-                        progress(len(batch))
-                    batch = []
-            if batch:
-                results += self._code_batch(
-                    batch, texts[len(results) : len(results) + len(batch)], whys
-                )
+            docs = pipe(texts, batch_size=self.batch_size)
+            for first in range(0, len(texts), self.batch_size):
+                batch = list(islice(docs, self.batch_size))
+                results += self._code_batch(batch, texts[first : first + len(batch)], whys)
                 if progress:
                     progress(len(batch))
         return results
