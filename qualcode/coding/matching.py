@@ -112,7 +112,7 @@ class PatternIndex:
             self.columns.append(name)
         return self.columns.index(name)
 
-    def tables(self) -> tuple[tuple[np.ndarray, ...], np.ndarray, list[tuple[int, np.ndarray]]]:
+    def tables(self) -> tuple[tuple[np.ndarray, ...], np.ndarray, tuple[np.ndarray, ...]]:
         """(pattern tables, each key's rank by name, the lexicon: per matrix column the ids that
         patterns name, sorted, and the dense value number each stands for in each slot)."""
         if self._tables is None:
