@@ -25,13 +25,11 @@ distributed = pytest.importorskip(
 
 @pytest.fixture(scope="module")
 def client():
-    """Two worker processes, one thread each, shared by the tests of this module."""
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    """Two worker processes, one thread each, shared by the tests of this module: the cluster
+    ``--scheduler local:2`` starts."""
+    from qualcode.coding.distributed import local_cluster
+
+    with local_cluster(2) as cluster, distributed.Client(cluster) as client:
         yield client
 
 
@@ -285,4 +283,22 @@ def test_the_runner_does_not_keep_the_coder_it_shipped(client):
     assert [a.code for a in codes[1]] == ["financial.budget_guarding"]
     gc.collect()
     assert kept() is None
+    runner.release()
+
+
+def test_every_worker_keeps_a_copy_of_the_coder(client):
+    """The cluster `local:N` starts keeps the coder on every worker: Dask's active memory
+    manager, which by default drops extra copies every 2 s, is off, so a worker that dies does
+    not take the only copy with it (see the killed-worker test)."""
+    import time
+
+    from qualcode.codebook import default_codebook_path, load_codebook
+    from qualcode.coding.distributed import DaskRunner
+    from qualcode.coding.rules import RuleCoder
+
+    coder = RuleCoder(load_codebook(default_codebook_path())).fit()
+    runner = DaskRunner(client)
+    shipped = runner._ship(coder)
+    time.sleep(5)  # more than two rounds of the memory manager, were it on
+    assert len(client.who_has(shipped)[shipped.key]) == 2
     runner.release()

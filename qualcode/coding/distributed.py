@@ -133,6 +133,7 @@ class DaskRunner:
         """Each chunk's codes, in order, as soon as all its batches are back. Batches of the
         next chunks keep the workers busy meanwhile (while this process writes a chunk)."""
         from distributed import as_completed
+        from distributed.client import FutureCancelledError as CancelledError
         from distributed.scheduler import KilledWorker
 
         run = uuid.uuid4().hex[:12]
@@ -182,6 +183,12 @@ class DaskRunner:
                 f"a coding batch killed its Dask worker each time it ran ({exc}); "
                 "see the workers' logs"
             ) from exc
+        except CancelledError as exc:
+            raise QualcodeError(
+                "the Dask cluster lost the coder it was sent (the workers that held it left, "
+                "or its active memory manager dropped the other copies); run the scheduler "
+                "with distributed.scheduler.active-memory-manager.start: false, or code again"
+            ) from exc
 
     def _batches(
         self, chunks: Iterable[Sequence[str]], held: deque[_Chunk]
@@ -218,13 +225,29 @@ def _give_back_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def local_cluster(n: int):
+    """A LocalCluster of n worker processes, one thread each, for ``--scheduler local:N``.
+
+    Its active memory manager is off: by default it drops all but one copy of data nobody
+    waits on, so the coder broadcast to every worker would soon live on one only, and losing
+    that worker would lose the coder with it. With every worker holding it, a worker that dies
+    costs only its batch, which runs again elsewhere."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.active-memory-manager.start": False}):
+        return LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+
+
 @contextmanager
 def dask_runner(address: str, *, batch_size: int | None = None) -> Iterator[DaskRunner]:
     """Connect to the Dask scheduler at ``address`` (or start ``local:N``), check that its
     workers run the same qualcode, and yield a runner for ``code_project(predict=...)``.
     Anything wrong is a QualcodeError raised before the project is touched."""
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError as exc:
         raise QualcodeError(
             "--scheduler needs Dask, an optional extra: pip install 'qualcode[dask]'"
@@ -233,9 +256,7 @@ def dask_runner(address: str, *, batch_size: int | None = None) -> Iterator[Dask
     if n is not None:
         with warnings.catch_warnings():  # its status server moves off a busy port: no news
             warnings.filterwarnings("ignore", message="Port .* is already in use")
-            cluster = LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
-            )
+            cluster = local_cluster(n)
         with cluster, Client(cluster) as client:
             _check_workers(client, address)
             yield from _runner(client, batch_size)
