@@ -235,7 +235,11 @@ def local_cluster(n: int):
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set({"distributed.scheduler.active-memory-manager.start": False}):
+    with (
+        dask.config.set({"distributed.scheduler.active-memory-manager.start": False}),
+        warnings.catch_warnings(),  # its status server moves off a busy port: no news
+    ):
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
         return LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
         )
@@ -254,10 +258,7 @@ def dask_runner(address: str, *, batch_size: int | None = None) -> Iterator[Dask
         ) from exc
     n = local_workers(address)
     if n is not None:
-        with warnings.catch_warnings():  # its status server moves off a busy port: no news
-            warnings.filterwarnings("ignore", message="Port .* is already in use")
-            cluster = local_cluster(n)
-        with cluster, Client(cluster) as client:
+        with local_cluster(n) as cluster, Client(cluster) as client:
             _check_workers(client, address)
             yield from _runner(client, batch_size)
         return

@@ -185,20 +185,21 @@ class SentenceEmbedder:
         if not texts:
             return np.zeros((0, 256 if self.kind == "wordllama" else 384), dtype=np.float32)
         if not remember and not self._cache:  # nothing to look up, nothing to keep: no keys
-            model = _wordllama() if self.kind == "wordllama" else _minilm()
-            vectors = np.asarray(model.encode(list(texts)), dtype=np.float16)
-            return vectors.astype(np.float32)
+            return self._fresh(texts).astype(np.float32)
         keys = [text_key(t) for t in texts]
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._cache}
         fresh: dict[str, np.ndarray] = {}
         if missing:
-            model = _wordllama() if self.kind == "wordllama" else _minilm()
-            vectors = np.asarray(model.encode(list(missing.values())), dtype=np.float16)
-            fresh = dict(zip(missing, vectors, strict=True))
+            fresh = dict(zip(missing, self._fresh(list(missing.values())), strict=True))
             if remember:
                 self._cache.update(fresh)
         rows = [fresh[k] if k in fresh else self._cache[k] for k in keys]
         return np.vstack(rows).astype(np.float32)
+
+    def _fresh(self, texts: list[str]) -> np.ndarray:
+        """The model's vectors of ``texts``, rounded to float16."""
+        model = _wordllama() if self.kind == "wordllama" else _minilm()
+        return np.asarray(model.encode(list(texts)), dtype=np.float16)
 
     def save(self, keys: list[str], path: Path = SHIPPED_CACHE) -> None:
         """Write the vectors of ``keys`` (already encoded) as the shipped cache."""

@@ -62,9 +62,6 @@ class PatternIndex:
         self.fallback = Matcher(vocab)
         self._tables: tuple[Any, ...] | None = None
 
-    def __len__(self) -> int:
-        return len(self.keys)
-
     def add(self, key: str, code: str, pattern: list[dict[str, Any]], exclude=False) -> None:
         """Add a pattern under ``key`` (several may share one), for ``code``; ``exclude``: a
         near miss, whose matches block the code's matches they overlap."""

@@ -107,7 +107,6 @@ class RuleCoder(BaseEstimator):
         self.code_tables_ = (
             array([number[code] for code in self.matcher_.key_code]),
             array(self.matcher_.key_exclude),
-            self.matcher_.tables()[1],
             array([c.polarity == "barrier" for c in codes]),
             array([c.polarity == "prerequisite" for c in codes]),
             array([number.get(self.codebook.paired_barrier(c.id), -1) for c in codes]),

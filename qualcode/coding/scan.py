@@ -474,14 +474,14 @@ def contexts(matches, ct, cls, tables, lengths, negation, mat, offsets):
     """What each match of a batch counts for, after near misses and negation.
 
     ``matches``: rows (Doc, key, start, end) sorted by Doc, start, end and key name. ``ct``: per
-    key its code, whether it is a near miss (exclude pattern) and its rank by name; per code
-    whether it is a barrier, whether a prerequisite, and its paired barrier (or -1).
+    key its code and whether it is a near miss (exclude pattern); per code whether it is a
+    barrier, whether a prerequisite, and its paired barrier (or -1).
 
     Returns ``rows`` (Doc, order of its code in the Doc, code, key, start, phrase end, context,
     cue start, cue end, whether flipped to the paired barrier), one per match that counts, in
     order; and ``denied`` (Doc, code): the codes a Doc mentions only as absent.
     """
-    key_code, key_exclude, _, barrier, prerequisite, paired = ct
+    key_code, key_exclude, barrier, prerequisite, paired = ct
     n_codes = barrier.shape[0]
     longest = 0
     for d in range(offsets.shape[0] - 1):
