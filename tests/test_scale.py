@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qualcode.coding.project import resolve_codebook
+from qualcode.coding.project import import_codings, resolve_codebook
 from qualcode.ingest import ingest, read_documents
 from qualcode.store import create_project, open_project
 from qualcode.store import queries as q
@@ -259,3 +259,80 @@ def test_ngrams_counted_per_sentence_are_the_pieces_own(tmp_path):
         assert summed.shape == expected.shape
         assert expected.nnz > 10 * len(texts)
         assert np.abs((summed - expected).toarray()).max() < 1e-12
+
+
+def test_a_sample_fit_reads_the_other_segments_a_chunk_at_a_time(tmp_path, monkeypatch):
+    """Fitted on 100 of the demo's 413 segments, the other 313 read from the store 50 at a time:
+    never more than the sample and two chunks are held. Each topic's counts are still over all
+    its members (its spread, coded share and commonest codes), and its quotes come from the
+    segments the model was fitted on."""
+    import importlib
+
+    from qualcode.themes import segments
+
+    disc = importlib.import_module("qualcode.themes.discover")
+
+    path = tmp_path / "p.db"
+    _ingest(path, [CORPUS])
+    with open_project(path) as store:
+        import_codings(store, CORPUS / "codings" / "gold.csv", "gold", resolve_codebook(store))
+    live = [0, 0]  # Units held now, and the most at once
+
+    class Counted(segments.Unit):
+        def __init__(self, row, shared):
+            super().__init__(row, shared)
+            live[0] += 1
+            live[1] = max(live)
+
+        def __del__(self):
+            live[0] -= 1
+
+    fitted: set[int] = set()
+    group_init = disc._Group.__init__
+
+    def remember(self, *args):
+        group_init(self, *args)
+        fitted.update(u["id"] for u in self.units)
+
+    monkeypatch.setattr(segments, "Unit", Counted)
+    monkeypatch.setattr(disc._Group, "__init__", remember)
+    monkeypatch.setattr(disc, "_blocks", lambda n: [(s, min(s + 50, n)) for s in range(0, n, 50)])
+    with open_project(path) as store:
+        run = discover(store, resolve_codebook(store), Options(sample=100, seed=3))
+        units = {u["id"]: u for u in q.respondent_units(store)}
+        _, codes = disc.reference_codes(store, "gold")
+    assert len(fitted) == 100
+    assert 150 <= live[1] <= 200  # the sample, then one or two chunks: never all 413
+    (group,) = run.groups
+    assert sum(t.size for t in group.topics) + group.outliers == 413
+    for t in group.topics:
+        sites = {}
+        for s in t.segment_ids:
+            sites[units[s]["site"]] = sites.get(units[s]["site"], 0) + 1
+        assert t.distribution["site"] == sites
+        coded = [codes[s] for s in t.segment_ids if s in codes]
+        assert t.coverage == pytest.approx(sum(1 for c in coded if c) / len(coded))
+        share = {c: sum(c in cs for cs in coded) / len(coded) for c, _ in t.codes}
+        assert [round(share[c], 3) for c, _ in t.codes] == [x for _, x in t.codes]
+        assert {quote["segment_id"] for quote in t.quotes} <= fitted & set(t.segment_ids)
+
+
+def test_themes_stop_when_the_project_changes_between_their_passes(tmp_path):
+    """Themes read the store more than once; a segment that is not where the first pass found
+    it stops them with one line, not topics over a mixture of two projects."""
+    import numpy as np
+
+    from qualcode.errors import QualcodeError
+    from qualcode.themes.segments import Corpus
+
+    path = tmp_path / "p.db"
+    _ingest(path, [CORPUS])
+    with open_project(path) as store:
+        corpus = Corpus(store)
+        everything = [np.arange(len(corpus))]
+        assert [u["id"] for u in next(corpus.read(everything))] == corpus.ids.tolist()
+        first = store.execute("SELECT min(id) FROM segments WHERE is_interviewer = 0").fetchone()
+        with store.atomic():
+            store.execute("DELETE FROM segments WHERE id = ?", (first[0],))
+        with pytest.raises(QualcodeError, match="changed while themes were being fitted"):
+            next(corpus.read(everything))

@@ -224,6 +224,70 @@ def test_npmi_and_diversity_by_hand():
     assert topic_diversity([["a", "b"], ["b", "c"]]) == pytest.approx(0.75)
 
 
+def test_npmi_counted_a_chunk_at_a_time_is_npmi_over_all(demo_project):
+    """Themes count NPMI's document frequencies as the segments pass (``Cooccurrence``); in
+    chunks of any size the figure is the one counted over all the demo's talk at once."""
+    from qualcode.themes.quality import Cooccurrence
+
+    with open_project(demo_project) as store:
+        docs = [clean(u["text"]) for u in q.respondent_units(store)]
+    topics = [["budget", "pooled", "money"], ["trust", "nurses", "social care"], ["carers", "gp"]]
+    whole = npmi_coherence(topics, docs)
+    assert whole is not None
+    for size in (1, 37, 1000):
+        counts = Cooccurrence(w for t in topics for w in t)
+        for at in range(0, len(docs), size):
+            counts.add(docs[at : at + size])
+        assert counts.npmi(topics) == whole
+        assert counts.npmi([topics[1]]) == npmi_coherence([topics[1]], docs)
+
+
+def test_reference_codes_are_each_segments_codes(demo_project, tmp_path):
+    """The compact codes-per-segment (two arrays and the distinct sets) read as the dict it
+    replaced, for a human coder and for a machine run: examined segments with no code map to
+    an empty set, segments never examined are absent."""
+    project = tmp_path / "demo.db"
+    project.write_bytes(demo_project.read_bytes())
+    from click.testing import CliRunner
+
+    from qualcode.cli import cli
+
+    coded = CliRunner().invoke(cli, ["-p", str(project), "code", "--kind", "rules"])
+    assert coded.exit_code == 0, coded.output
+    with open_project(project) as store:
+        for coder, run in (("gold", False), ("rules", True)):
+            name, codes = reference_codes(store, coder)
+            row = store.execute(
+                "SELECT coder_id, max(run_id) FROM coded_segments WHERE coder_id ="
+                " (SELECT id FROM coders WHERE name = ?)",
+                (coder,),
+            ).fetchone()
+            where = " AND run_id = ?" if run else ""
+            args = (row[0], row[1]) if run else (row[0],)
+            expected = {
+                r[0]: set()
+                for r in store.execute(
+                    "SELECT segment_id FROM coded_segments WHERE coder_id = ?" + where, args
+                )
+            }
+            for seg, code in store.execute(
+                "SELECT c.segment_id, k.code FROM codings c JOIN codes k ON k.id = c.code_id"
+                " WHERE c.coder_id = ?" + where,
+                args,
+            ):
+                expected.setdefault(seg, set()).add(code)
+            assert {seg: set(codes[seg]) for seg in codes} == expected
+            assert any(expected.values())
+            assert not all(expected.values())
+            assert len(codes) == len(expected)
+            absent = max(expected) + 1
+            assert absent not in codes
+            assert codes.get(absent) is None
+            ids = [*sorted(expected)[:5], absent]
+            assert codes.lookup(ids) == [*(frozenset(expected[i]) for i in ids[:5]), None]
+            assert name == f"rules (run {row[1]})" if run else name == "gold"
+
+
 def test_umap_and_hdbscan_path_is_seeded_too(demo, monkeypatch):
     """Large corpora take UMAP + HDBSCAN; lower the bar so the demo corpus takes that path."""
     monkeypatch.setattr("qualcode.themes.model.UMAP_MIN_DOCUMENTS", 200)
@@ -453,9 +517,19 @@ def test_online_chunks_join_a_short_tail():
     assert [online_topics(n) for n in (30, 413, 125_000, 500_000)] == [10, 10, 56, 60]
 
 
-def test_topics_and_their_codes_are_the_same_in_any_process(demo_project, tmp_path):
+# qualcode's command line with online chunks of 100 segments, so the demo comes in five
+SMALL_CHUNKS = (
+    "import sys; from qualcode.themes import model; model.ONLINE_CHUNK = 100;"
+    " from qualcode.cli import cli; cli.main(sys.argv[1:])"
+)
+
+
+@pytest.mark.parametrize("fit", [["--by", "site"], ["--online"]])
+def test_topics_and_their_codes_are_the_same_in_any_process(demo_project, tmp_path, fit):
     """Two processes with different string hashing give the same export: a topic's commonest
-    codes are ranked by count, then code id, not in the order a set happens to hold them."""
+    codes are ranked by count, then code id, not in the order a set happens to hold them; an
+    online fit numbers each chunk's new words in sorted order, not a set's (its keywords'
+    ties came out in a different order in each process)."""
     import os
     import subprocess
     import sys
@@ -465,9 +539,9 @@ def test_topics_and_their_codes_are_the_same_in_any_process(demo_project, tmp_pa
         project = tmp_path / f"demo-{seed}.db"
         project.write_bytes(demo_project.read_bytes())
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        for args in (["themes", "fit", "--by", "site"], ["themes", "export", "--format", "json"]):
+        for args in (["themes", "fit", *fit], ["themes", "export", "--format", "json"]):
             done = subprocess.run(
-                [sys.executable, "-m", "qualcode", "-p", str(project), *args],
+                [sys.executable, "-c", SMALL_CHUNKS, "-p", str(project), *args],
                 env=env,
                 capture_output=True,
                 text=True,
@@ -475,6 +549,8 @@ def test_topics_and_their_codes_are_the_same_in_any_process(demo_project, tmp_pa
             )
         exports.append(json.loads(done.stdout))
     assert exports[0] == exports[1]
+    if fit == ["--online"]:
+        return
     ties = 0
     for topic in exports[0]:
         shares = [share for _, share in topic["top_codes"]]

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from qualcode.errors import EmptyCorpusError, InputError
 from qualcode.store import Store
 from qualcode.store import queries as q
 from qualcode.themes import model as themes_model
-from qualcode.themes.emergent import CodebookFit, code_texts, judge
+from qualcode.themes.emergent import CodebookFit, TopicFit, code_texts, judge
 from qualcode.themes.labels import (
     DEFAULT_REPRESENTATION,
     LABEL_ASPECT,
@@ -42,9 +43,9 @@ from qualcode.themes.model import (
     online_topic_model,
     topic_model,
 )
-from qualcode.themes.quality import npmi_coherence, topic_diversity
+from qualcode.themes.quality import Cooccurrence, topic_diversity
+from qualcode.themes.segments import CodeSets, Corpus, Unit, reference_codes
 from qualcode.themes.text import STOP_WORDS, clean, proper_nouns, sentences
-from qualcode.types import REFERENCE_CODERS
 
 GROUPINGS = ("site", "stakeholder_group", "tier")
 # Above SAMPLE_ABOVE segments a group's model is fitted on a seeded random sample of
@@ -138,82 +139,6 @@ class ThemesRun:
     codes_from: str | None
 
 
-class Unit:
-    """A respondent segment as topic modelling uses it, read as ``unit["text"]``.
-
-    A dict per segment, with the columns topics never read, held 1.2 KB a segment (600 MB for
-    500,000 survey responses); this holds about half. Values that repeat (site, group, tier,
-    role; a survey respondent's speaker and pseudonym) are one object, through ``shared``.
-    """
-
-    __slots__ = (
-        "document",
-        "id",
-        "participant",
-        "role",
-        "site",
-        "speaker",
-        "stakeholder_group",
-        "text",
-        "tier",
-    )
-
-    def __init__(self, row: Any, shared: dict[Any, Any]) -> None:
-        self.id = row["id"]
-        self.text = row["text"]
-        self.document = row["document"]
-        self.speaker = row["speaker"]
-        participant = row["participant"]
-        self.participant = self.speaker if participant == self.speaker else participant
-        for name in ("site", "stakeholder_group", "tier", "role"):
-            value = row[name]
-            setattr(self, name, shared.setdefault(value, value))
-
-    def __getitem__(self, name: str) -> Any:
-        return getattr(self, name)
-
-
-def reference_codes(
-    store: Store, coder: str | None
-) -> tuple[str | None, dict[int, frozenset[str]]]:
-    """Codes per segment from ``coder``, else the adjudicated coder, else the latest machine run.
-
-    Segments the coder examined and found nothing in map to an empty set; segments it never
-    examined are absent."""
-    if coder is None:
-        names = {r[0] for r in store.execute("SELECT name FROM coders WHERE kind = 'human'")}
-        coder = next((n for n in REFERENCE_CODERS if n in names), None)
-    run_id = None
-    if coder is None:
-        latest = q.latest_machine_run(store)
-        if latest is None:
-            return None, {}
-        coder, run_id = latest["coder"], latest["id"]
-    row = store.execute("SELECT id, kind FROM coders WHERE name = ?", (coder,)).fetchone()
-    if row is None:
-        raise InputError(None, f"no coder {coder!r} in the project", field="--codes-from")
-    if row["kind"] == "machine" and run_id is None:
-        run_id = store.execute(
-            "SELECT max(run_id) FROM coded_segments WHERE coder_id = ?", (row["id"],)
-        ).fetchone()[0]
-    clause = "" if run_id is None else " AND {}run_id = ?"
-    args = (row["id"],) if run_id is None else (row["id"], run_id)
-    examined = "SELECT segment_id FROM coded_segments WHERE coder_id = ?" + clause.format("")
-    nothing: frozenset[str] = frozenset()
-    out: dict[int, frozenset[str]] = {r[0]: nothing for r in store.execute(examined, args)}
-    codings = (
-        "SELECT c.segment_id, k.code FROM codings c JOIN codes k ON k.id = c.code_id"
-        " WHERE c.coder_id = ?" + clause.format("c.")
-    )
-    # the same set of codes is one object, however many segments carry it (a set a segment
-    # held about 300 bytes each on a large consultation)
-    sets: dict[frozenset[str], frozenset[str]] = {}
-    for seg, code in store.execute(codings, args):
-        grown = out.get(seg, nothing) | {code}
-        out[seg] = sets.setdefault(grown, grown)
-    return (coder if run_id is None else f"{coder} (run {run_id})"), out
-
-
 def seed_topics(codebook: Codebook, per_code: int = 6) -> tuple[list[list[str]], list[str]]:
     """Seed words per codable code (its label's words and its examples' commonest words)."""
     stop = set(STOP_WORDS)
@@ -247,29 +172,25 @@ def discover(
         raise InputError(None, f"cannot group by {options.by!r}", field="--by")
     if options.conflict():
         raise InputError(None, options.conflict(), field="--online")
-    shared: dict[Any, Any] = {}
-    units = [Unit(row, shared) for row in q.iter_respondent_units(store, options.site)]
-    if not units:
+    corpus = Corpus(store, options.site, options.by)
+    if not len(corpus):
         raise EmptyCorpusError(
             "no respondent segments"
             + (f" at site {options.site!r}" if options.site else "")
             + " in the project; ingest transcripts first"
         )
     coder, codes = reference_codes(store, options.codes_from)
-    groups: dict[str | None, list[dict[str, Any]]] = {}
-    for u in units:
-        key = (u[options.by] or "(none)") if options.by else None
-        groups.setdefault(key, []).append(u)
+    values = sorted(corpus.members, key=str)
     results, skipped = [], {}
-    for i, (value, members) in enumerate(sorted(groups.items(), key=lambda kv: str(kv[0]))):
+    for i, value in enumerate(values):
         if progress:
-            progress(str(value or "all segments"), len(groups), i)
-        if len(members) < MIN_DOCUMENTS:
-            skipped[str(value)] = len(members)
+            progress(str(value or "all segments"), len(values), i)
+        if len(corpus.members[value]) < MIN_DOCUMENTS:
+            skipped[str(value)] = len(corpus.members[value])
             continue
-        results.append(_fit_group(members, codes, codebook, options, value))
+        results.append(_fit_group(_Group(corpus, value, options), codes, codebook, options))
     if progress:
-        progress("", len(groups), len(groups))
+        progress("", len(values), len(values))
     if not results:
         raise EmptyCorpusError(
             f"every group has fewer than {MIN_DOCUMENTS} respondent segments: too few for topics"
@@ -278,140 +199,239 @@ def discover(
     return ThemesRun(run_id, results, skipped, coder)
 
 
-def embed_units(units: list[Unit], options: Options, fit_on: np.ndarray | None = None):
-    """The segments as the topic model sees them: cleaned texts, the stop words (with the
-    corpus's proper nouns), and (vectors, the fitted embedder, its name). With ``fit_on``
-    (indices) the embedder is fitted on those segments and embeds the others."""
-    docs = [clean(u["text"]) or u["text"] for u in units]
-    stop = sorted(set(STOP_WORDS) | proper_nouns([u["text"] for u in units]))
-    if fit_on is None:
-        return docs, stop, embed(docs, options.embedding, options.seed, stop)
-    sample, embedder, name = embed([docs[i] for i in fit_on], options.embedding, options.seed, stop)
-    vectors = np.empty((len(docs), sample.shape[1]), dtype=sample.dtype)
-    vectors[fit_on] = sample
-    rest = np.setdiff1d(np.arange(len(docs)), fit_on)
-    for start in range(0, len(rest), 20_000):
-        part = rest[start : start + 20_000]
-        vectors[part] = embed_texts(embedder, [docs[i] for i in part])
-    return docs, stop, (vectors, embedder, name)
+def document(unit: Unit) -> str:
+    """A segment's text as the topic model sees it: filler and annotations out."""
+    return clean(unit["text"]) or unit["text"]
 
 
-def assign_rest(
-    vectors: np.ndarray, fitted: np.ndarray, assigned: list[int], rest: np.ndarray
-) -> np.ndarray:
-    """Topics for the segments ``rest`` that the model was not fitted on: the topic whose
-    centroid (of the fitted segments' unit vectors) is nearest by cosine; an outlier (-1) when
-    it is less similar than 19 in 20 of the fitted members are to their own topic's centroid."""
-    labels = np.asarray(assigned)
-    topics = sorted(set(assigned) - {-1})
-    if not topics:
-        return np.full(len(rest), -1)
-    centroids = np.stack([vectors[fitted[labels == t]].mean(axis=0) for t in topics])
-    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True).clip(1e-12)
-    member = labels != -1
-    own = np.searchsorted(topics, labels[member])
-    member_sims = np.einsum("ij,ij->i", vectors[fitted[member]], centroids[own])
-    floor = float(np.quantile(member_sims, 0.05))
-    out = np.empty(len(rest), dtype=int)
-    for start in range(0, len(rest), 20_000):
-        sims = vectors[rest[start : start + 20_000]] @ centroids.T
-        best = sims.argmax(axis=1)
-        out[start : start + 20_000] = np.where(
-            sims[np.arange(len(best)), best] >= floor, np.asarray(topics)[best], -1
+def embed_units(units: list[Unit], options: Options, stop: list[str] | None = None):
+    """The segments as the topic model sees them: cleaned texts, the stop words (by default
+    with the segments' proper nouns), and (vectors, the fitted embedder, its name)."""
+    docs = [document(u) for u in units]
+    if stop is None:
+        stop = sorted(set(STOP_WORDS) | proper_nouns(u["text"] for u in units))
+    return docs, stop, embed(docs, options.embedding, options.seed, stop)
+
+
+class _Group:
+    """One group's segments: those the model is fitted on (all of them, or a seeded sample),
+    held with their cleaned texts and vectors; the others read from the store and embedded a
+    chunk at a time, so a consultation's responses are never all in memory."""
+
+    def __init__(self, corpus: Corpus, value: str | None, options: Options) -> None:
+        self.corpus = corpus
+        self.value = value
+        self.positions = corpus.members[value]  # the members' positions in the corpus
+        n = len(self.positions)
+        k = sample_size(n, options.sample)
+        self.fitted = np.arange(n)  # indices into the members
+        if k is not None:
+            rng = np.random.default_rng(options.seed)
+            self.fitted = np.sort(rng.choice(n, size=k, replace=False))
+        (self.units,) = corpus.read([self.positions[self.fitted]])
+        self.stop = sorted(set(STOP_WORDS) | corpus.proper_nouns(value))
+        self.docs, _, (self.vectors, self.embedder, self.embedding) = embed_units(
+            self.units, options, self.stop
         )
-    return out
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def chunks(self, members: np.ndarray, bounds: list[tuple[int, int]]):
+        """``members`` (ascending indices into the group), a chunk (start, end) of them at a
+        time: (indices, units, cleaned texts, vectors). Fitted segments come from memory, the
+        others from one pass over the store."""
+        parts = [members[start:end] for start, end in bounds]
+        last = len(self.fitted) - 1
+        where = [np.searchsorted(self.fitted, part).clip(max=last) for part in parts]
+        held = [self.fitted[at] == part for at, part in zip(where, parts, strict=True)]
+        reads = self.corpus.read(
+            [self.positions[part[~h]] for part, h in zip(parts, held, strict=True)]
+        )
+        for part, at, h, read in zip(parts, where, held, reads, strict=True):
+            units: list[Any] = [None] * len(part)
+            docs: list[Any] = [None] * len(part)
+            vectors = np.empty((len(part), self.vectors.shape[1]), dtype=self.vectors.dtype)
+            mine, theirs = np.flatnonzero(h), np.flatnonzero(~h)
+            for j, i in zip(mine.tolist(), at[h].tolist(), strict=True):
+                units[j], docs[j] = self.units[i], self.docs[i]
+            vectors[mine] = self.vectors[at[h]]
+            fresh = [document(u) for u in read]
+            for j, u, d in zip(theirs.tolist(), read, fresh, strict=True):
+                units[j], docs[j] = u, d
+            if fresh:
+                vectors[theirs] = embed_texts(self.embedder, fresh)
+            yield part, units, docs, vectors
+
+
+def _blocks(n: int, size: int = 20_000) -> list[tuple[int, int]]:
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+class Nearest:
+    """Topics for segments the model was not fitted on: the topic whose centroid (of the fitted
+    segments' unit vectors) is nearest by cosine; an outlier (-1) when it is less similar than
+    19 in 20 of the fitted members are to their own topic's centroid."""
+
+    def __init__(self, vectors: np.ndarray, assigned: list[int]) -> None:
+        labels = np.asarray(assigned)
+        self.topics = np.asarray(sorted(set(assigned) - {-1}), dtype=np.int64)
+        if not len(self.topics):
+            return
+        centroids = np.stack([vectors[labels == t].mean(axis=0) for t in self.topics])
+        self.centroids = centroids / np.linalg.norm(centroids, axis=1, keepdims=True).clip(1e-12)
+        member = labels != -1
+        own = np.searchsorted(self.topics, labels[member])
+        member_sims = np.einsum("ij,ij->i", vectors[member], self.centroids[own])
+        self.floor = float(np.quantile(member_sims, 0.05))
+
+    def __call__(self, vectors: np.ndarray) -> np.ndarray:
+        if not len(self.topics):
+            return np.full(len(vectors), -1)
+        sims = vectors @ self.centroids.T
+        best = sims.argmax(axis=1)
+        return np.where(sims[np.arange(len(best)), best] >= self.floor, self.topics[best], -1)
+
+
+def code_vectors(embedder: Any, codebook: Codebook) -> tuple[list[str], np.ndarray]:
+    """Each codable code's own words (``code_texts``) in the segments' embedding."""
+    texts = code_texts(codebook)
+    return list(texts), embed_texts(embedder, list(texts.values()))
 
 
 def codebook_fit(vectors: np.ndarray, embedder: Any, codebook: Codebook) -> CodebookFit:
     """Each segment's similarity to each code's own words, in the segments' embedding."""
-    texts = code_texts(codebook)
-    return CodebookFit.of(vectors, embed_texts(embedder, list(texts.values())), list(texts))
+    ids, codes = code_vectors(embedder, codebook)
+    return CodebookFit.of(vectors, codes, ids)
 
 
-def _fit_group(
-    units: list[Unit],
-    codes: dict[int, frozenset[str]],
-    codebook: Codebook,
-    options: Options,
-    value: str | None,
-) -> GroupResult:
-    n_all = len(units)
-    k = sample_size(n_all, options.sample)
-    fitted = None
-    if k is not None:
-        rng = np.random.default_rng(options.seed)
-        fitted = np.sort(rng.choice(n_all, size=k, replace=False))
-    all_docs, stop, (vectors, embedder, embedding_name) = embed_units(units, options, fitted)
+class _Tally:
+    """What a group's topics report, summed as each chunk of segments gets its topics: the
+    topic of each member, the spread over sites, groups and tiers, the reference codes, the
+    codebook fit, and the word counts NPMI needs."""
+
+    def __init__(self, n: int, codes: CodeSets, fit: TopicFit, words: set[str]) -> None:
+        self.topic_of = np.full(n, -1, dtype=np.int64)
+        self.codes = codes
+        self.fit = fit
+        self.words = Cooccurrence(words)
+        self.spread: dict[int, dict[str, Counter]] = {}
+        self.examined: Counter = Counter()  # members the reference coder examined
+        self.covered: Counter = Counter()  # ... and gave a code
+        self.counted: dict[int, Counter] = {}
+
+    def add(self, members: np.ndarray, units, docs, vectors, topics) -> None:
+        topics = np.asarray(topics, dtype=np.int64)
+        self.topic_of[members] = topics
+        self.fit.add(vectors, topics)
+        self.words.add(docs)
+        sets = self.codes.lookup([u["id"] for u in units])
+        for u, t, found in zip(units, topics.tolist(), sets, strict=True):
+            if t == -1:
+                continue
+            spread = self.spread.get(t)
+            if spread is None:
+                spread = self.spread[t] = {key: Counter() for key in GROUPINGS}
+            for key in GROUPINGS:
+                spread[key][str(u[key] or "(none)")] += 1
+            if found is not None:
+                self.examined[t] += 1
+                if found:
+                    self.covered[t] += 1
+                    self.counted.setdefault(t, Counter()).update(found)
+
+    def codes_of(self, t: int) -> tuple[list[tuple[str, float]], float | None]:
+        """The topic's commonest codes with the share of examined members carrying each, and
+        the share carrying any (None when the coder examined none)."""
+        examined = self.examined[t]
+        if not examined:
+            return [], None
+        # ties by code id: a set's order follows string hashes, which differ between processes
+        common = sorted(self.counted.get(t, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))
+        return [(c, round(k / examined, 3)) for c, k in common[:5]], self.covered[t] / examined
+
+
+def _fit_group(group: _Group, codes: CodeSets, codebook: Codebook, options: Options) -> GroupResult:
+    n_all, n = len(group), len(group.fitted)
+    everyone = np.arange(n_all)
     seeds, seed_codes = seed_topics(codebook) if options.guided else (None, [])
     if options.online:
-        model, assigned, names = _fit_online(all_docs, vectors, stop, options.seed)
-        size, n = None, n_all
+        model, names = online_topic_model(n_all, options.seed, group.stop)
+        bounds = chunks(n_all)
+        for _, _, docs, vectors in group.chunks(everyone, bounds):
+            model.partial_fit(docs, embeddings=vectors)
+        logging.getLogger("BERTopic").setLevel(logging.ERROR)
+        size = None
+        passes = (
+            (part, units, docs, vectors, model.transform(docs, embeddings=vectors)[0])
+            for part, units, docs, vectors in group.chunks(everyone, bounds)
+        )
     else:
-        docs = all_docs if fitted is None else [all_docs[i] for i in fitted]
-        n = len(docs)
         size = options.min_topic_size or default_min_topic_size(n)
         model, assigned, names = _fit_batch(
-            docs,
-            vectors if fitted is None else vectors[fitted],
-            embedder,
-            stop,
-            size,
-            seeds,
-            options,
+            group.docs, group.vectors, group.embedder, group.stop, size, seeds, options
         )
-        if fitted is not None:
-            rest = np.setdiff1d(np.arange(n_all), fitted)
-            full = np.empty(n_all, dtype=int)
-            full[fitted] = assigned
-            full[rest] = assign_rest(vectors, fitted, assigned, rest)
-            assigned = [int(a) for a in full]
-    fit = codebook_fit(vectors, embedder, codebook)
+        nearest = Nearest(group.vectors, assigned)
+        rest = np.setdiff1d(everyone, group.fitted)
+        passes = chain(
+            [(group.fitted, group.units, group.docs, group.vectors, assigned)],
+            (
+                (part, units, docs, vectors, nearest(vectors))
+                for part, units, docs, vectors in group.chunks(rest, _blocks(len(rest)))
+            ),
+        )
+    # each topic's keywords and label words, known once the model is fitted: NPMI counts them
+    # as the segments pass
+    aspects = (model.topic_aspects_ or {}).get(LABEL_ASPECT, {})
+    words = {}
+    for t in model.get_topics():
+        if t != -1:
+            keywords = [(w, round(float(s), 4)) for w, s in (model.get_topic(t) or []) if w]
+            label_words = [w for w, _ in aspects.get(t, [])] or [w for w, _ in keywords]
+            words[t] = (keywords, label_words)
+    counted = {w for kws, label in words.values() for w in _npmi_words(kws, label)[0]}
+    counted |= {w for kws, label in words.values() for w in _npmi_words(kws, label)[1]}
+    ids, vectors = code_vectors(group.embedder, codebook)
+    tally = _Tally(n_all, codes, TopicFit(vectors, ids), counted)
+    for part, units, docs, vectors, topics in passes:
+        tally.add(part, units, docs, vectors, topics)
     method = {
-        "embedding": embedding_name,
+        "embedding": group.embedding,
         "reducer": names[0],
         "clusterer": names[1],
         "min_topic_size": size,
         "seed": options.seed,
         "guided": options.guided,
         "representation": "keywords" if options.online else options.representation,
-        "codebook_fit": round(fit.corpus, 4),
+        "codebook_fit": round(tally.fit.corpus, 4),
     }
     if options.online:
-        fitted_on = n_all if fitted is None else len(fitted)
-        method["online"] = {"chunk": themes_model.ONLINE_CHUNK, "embedding_fitted_on": fitted_on}
-    elif fitted is not None:
+        method["online"] = {"chunk": themes_model.ONLINE_CHUNK, "embedding_fitted_on": n}
+    elif n < n_all:
         method["sample"] = n  # fitted on this many; the rest assigned to the nearest topic
         method["assigned"] = n_all - n
-    result = GroupResult(options.by, value, n_all, method, outliers=assigned.count(-1))
-    by_topic: dict[int, list[int]] = {}
-    for i, a in enumerate(assigned):
-        by_topic.setdefault(a, []).append(i)
-    for t in sorted(set(by_topic) - {-1}):
-        members = by_topic[t]
-        keywords = [(w, round(float(s), 4)) for w, s in (model.get_topic(t) or []) if w]
-        label_words = [w for w, _ in (model.topic_aspects_ or {}).get(LABEL_ASPECT, {}).get(t, [])]
-        result.topics.append(
-            _describe(
-                t,
-                keywords,
-                label_words or [w for w, _ in keywords],
-                members,
-                units,
-                vectors,
-                codes,
-                codebook,
-                (seeds, seed_codes),
-                fit,
-            )
-        )
+    outliers = int((tally.topic_of == -1).sum())
+    result = GroupResult(options.by, group.value, n_all, method, outliers=outliers)
+    fitted_topics = tally.topic_of[group.fitted]
+    for t in sorted(set(np.unique(tally.topic_of).tolist()) - {-1}):
+        keywords, label_words = words[t]
+        topic = _describe(t, group, tally, keywords, label_words, fitted_topics)
+        topic.matched_code = _matched_code(topic, keywords, seeds, seed_codes)
+        topic.label = _label(topic, codebook, label_words, keywords, group, fitted_topics)
+        result.topics.append(topic)
     result.topics.sort(key=lambda topic: -topic.size)
-    words = [[w for w, _ in topic.keywords[:10]] for topic in result.topics]
-    result.npmi = npmi_coherence(words, all_docs)
-    result.diversity = topic_diversity(words)
-    labels = [label_terms(t.label_words, 10) for t in result.topics]  # label words, tidied
-    method["label_npmi"] = npmi_coherence(labels, all_docs)
-    method["label_diversity"] = topic_diversity(labels)
+    chosen = [_npmi_words(t.keywords, t.label_words) for t in result.topics]
+    result.npmi = tally.words.npmi([top for top, _ in chosen])
+    result.diversity = topic_diversity([top for top, _ in chosen])
+    method["label_npmi"] = tally.words.npmi([label for _, label in chosen])
+    method["label_diversity"] = topic_diversity([label for _, label in chosen])
     return result
+
+
+def _npmi_words(keywords, label_words) -> tuple[list[str], list[str]]:
+    """The words a topic's NPMI and diversity are measured on: its top ten keywords, and its
+    label words as a label shows them."""
+    return [w for w, _ in keywords[:10]], label_terms(label_words, 10)
 
 
 def _fit_batch(docs, vectors, embedder, stop, size, seeds, options: Options):
@@ -446,55 +466,46 @@ def _fit_batch(docs, vectors, embedder, stop, size, seeds, options: Options):
     return model, assigned, names
 
 
-def _fit_online(docs, vectors, stop, seed: int):
-    """BERTopic fitted online: ``partial_fit`` on ONLINE_CHUNK segments at a time, in corpus
-    order, then every segment assigned its topic (see ``online_topic_model``)."""
-    model, names = online_topic_model(len(docs), seed, stop)
-    bounds = chunks(len(docs))
-    for start, end in bounds:
-        model.partial_fit(docs[start:end], embeddings=vectors[start:end])
-    logging.getLogger("BERTopic").setLevel(logging.ERROR)
-    assigned: list[int] = []
-    for start, end in bounds:
-        found, _ = model.transform(docs[start:end], embeddings=vectors[start:end])
-        assigned += [int(a) for a in found]
-    return model, assigned, names
-
-
-def _describe(t, keywords, label_words, members, units, vectors, codes, codebook, guide, fit):
-    seeds, seed_codes = guide
-    ids = [units[i]["id"] for i in members]
-    centroid = vectors[members].mean(axis=0)
-    closeness = vectors[members] @ centroid
-    order = [members[j] for j in np.argsort(-closeness)]
-    quotes = _quotes(order, units, [w for w, _ in keywords])
-    distribution = {
-        key: dict(Counter(str(units[i][key] or "(none)") for i in members)) for key in GROUPINGS
-    }
-    coded = [codes[u] for u in ids if u in codes]
-    coverage = (sum(1 for c in coded if c) / len(coded)) if coded else None
-    # ties by code id: a set's order follows string hashes, which differ between processes
-    counted = Counter(c for cs in coded for c in cs)
-    common = sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-    top_codes = [(c, round(k / len(coded), 3)) for c, k in common] if coded else []
-    topic = Topic(t, "", keywords, ids, quotes, distribution, top_codes, coverage)
+def _describe(t, group: _Group, tally: _Tally, keywords, label_words, fitted_topics) -> Topic:
+    members = np.flatnonzero(tally.topic_of == t)
+    ids = group.corpus.ids[group.positions[members]].tolist()
+    # quotes come from the fitted segments (all of them, unless a sample was fitted): those
+    # nearest the centre of the topic's fitted members
+    held = np.flatnonzero(fitted_topics == t)
+    order = held.tolist()
+    if len(held):
+        centroid = group.vectors[held].mean(axis=0)
+        order = held[np.argsort(-(group.vectors[held] @ centroid))].tolist()
+    top_codes, coverage = tally.codes_of(t)
+    distribution = {key: dict(counts) for key, counts in tally.spread[t].items()}
+    topic = Topic(
+        t,
+        "",
+        keywords,
+        ids,
+        _quotes(order, group.units, [w for w, _ in keywords]),
+        distribution,
+        top_codes,
+        coverage,
+    )
     topic.label_words = label_words
-    topic.matched_code = _matched_code(topic, keywords, seeds, seed_codes)
-    said = [units[i]["text"] for i in members]
+    fit = tally.fit
+    topic.nearest_code = fit.nearest_code(t)
+    relative = fit.topic(t) / fit.corpus if fit.corpus > 0 else 0.0
+    topic.codebook_fit = round(relative, 3)
+    topic.emergent, topic.reason = judge(fit.topic(t), fit.corpus, coverage, topic.nearest_code)
+    return topic
+
+
+def _label(topic: Topic, codebook, label_words, keywords, group: _Group, fitted_topics) -> str:
+    """The topic's label: its matched code's, with terms its fitted segments say as written."""
+    said = [group.units[i]["text"] for i in np.flatnonzero(fitted_topics == topic.topic)]
     terms = label_terms(label_words, texts=said) or label_terms(
         (w for w, _ in keywords), texts=said
     )
     if topic.matched_code:
-        topic.label = f"{codebook.codes[topic.matched_code].label}: {', '.join(terms)}"
-    else:
-        topic.label = ", ".join(terms) or f"topic {t}"
-    topic.nearest_code = fit.nearest_code(members)
-    relative = fit.topic(members) / fit.corpus if fit.corpus > 0 else 0.0
-    topic.codebook_fit = round(relative, 3)
-    topic.emergent, topic.reason = judge(
-        fit.topic(members), fit.corpus, coverage, topic.nearest_code
-    )
-    return topic
+        return f"{codebook.codes[topic.matched_code].label}: {', '.join(terms)}"
+    return ", ".join(terms) or f"topic {topic.topic}"
 
 
 def _matched_code(topic: Topic, keywords, seeds, seed_codes) -> str | None:

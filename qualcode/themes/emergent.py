@@ -45,13 +45,7 @@ class CodebookFit:
 
     @classmethod
     def of(cls, vectors: np.ndarray, code_vectors: np.ndarray, code_ids: Sequence[str]):
-        c = _unit(np.asarray(code_vectors, dtype=float))
-        similarity = np.empty((len(vectors), len(c)))
-        # a block of segments at a time: never a second copy of every segment's vector
-        for at in range(0, len(vectors), FIT_BLOCK):
-            block = _unit(np.asarray(vectors[at : at + FIT_BLOCK], dtype=float))
-            similarity[at : at + FIT_BLOCK] = block @ c.T
-        return cls(list(code_ids), similarity)
+        return cls(list(code_ids), similarity(vectors, _unit(np.asarray(code_vectors, float))))
 
     @property
     def per_segment(self) -> np.ndarray:
@@ -67,6 +61,56 @@ class CodebookFit:
     def nearest_code(self, members: Sequence[int]) -> str:
         """The code whose words the topic's segments are closest to on average."""
         return self.code_ids[int(self.similarity[list(members)].mean(axis=0).argmax())]
+
+
+class TopicFit:
+    """``CodebookFit`` summed per topic, a chunk of segments at a time (``add``): the corpus's
+    mean fit, and each topic's mean fit and nearest code, with no segments x codes matrix."""
+
+    def __init__(self, code_vectors: np.ndarray, code_ids: Sequence[str]) -> None:
+        self.code_ids = list(code_ids)
+        self.codes = _unit(np.asarray(code_vectors, dtype=float))
+        self.segments = 0
+        self.total = 0.0
+        # row t + 1 for topic t (row 0: the outliers): segments, summed best fit, summed fits
+        self.count = np.zeros(0, dtype=np.int64)
+        self.best = np.zeros(0)
+        self.sums = np.zeros((0, len(self.code_ids)))
+
+    def add(self, vectors: np.ndarray, topics: np.ndarray) -> None:
+        fits = similarity(vectors, self.codes)
+        best = fits.max(axis=1)
+        self.segments += len(best)
+        self.total += float(best.sum())
+        rows = np.asarray(topics, dtype=np.int64) + 1
+        grow = int(rows.max(initial=0)) + 1 - len(self.count)
+        if grow > 0:
+            self.count = np.concatenate([self.count, np.zeros(grow, dtype=np.int64)])
+            self.best = np.concatenate([self.best, np.zeros(grow)])
+            self.sums = np.vstack([self.sums, np.zeros((grow, len(self.code_ids)))])
+        np.add.at(self.count, rows, 1)
+        np.add.at(self.best, rows, best)
+        np.add.at(self.sums, rows, fits)
+
+    @property
+    def corpus(self) -> float:
+        return self.total / self.segments if self.segments else 0.0
+
+    def topic(self, topic: int) -> float:
+        return float(self.best[topic + 1] / self.count[topic + 1])
+
+    def nearest_code(self, topic: int) -> str:
+        return self.code_ids[int(self.sums[topic + 1].argmax())]
+
+
+def similarity(vectors: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each segment to each code (``codes`` already unit length), a block
+    of segments at a time: never a second copy of every segment's vector."""
+    out = np.empty((len(vectors), len(codes)))
+    for at in range(0, len(vectors), FIT_BLOCK):
+        block = _unit(np.asarray(vectors[at : at + FIT_BLOCK], dtype=float))
+        out[at : at + FIT_BLOCK] = block @ codes.T
+    return out
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

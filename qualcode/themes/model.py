@@ -12,6 +12,7 @@ points than one site's interviews give. Both are seeded, so a seed fixes the top
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import os
@@ -132,7 +133,7 @@ def online_topic_model(
     model = BERTopic(
         umap_model=IncrementalPCA(n_components=min(5, n_documents - 1)),
         hdbscan_model=MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3),
-        vectorizer_model=OnlineCountVectorizer(
+        vectorizer_model=_ordered(OnlineCountVectorizer)(
             stop_words=stop_words or STOP_WORDS,
             token_pattern=TOKEN_PATTERN,
             ngram_range=(1, 2),
@@ -144,6 +145,26 @@ def online_topic_model(
         verbose=False,
     )
     return model, ("IncrementalPCA(5)", f"MiniBatchKMeans(k={k}), online")
+
+
+@functools.cache
+def _ordered(online_vectorizer: type) -> type:
+    """BERTopic's OnlineCountVectorizer, numbering a chunk's new words in sorted order. It
+    numbers them in a set's order, which follows string hashes: ties among a topic's keywords
+    came out in a different order in each process, whatever the seed."""
+
+    class OrderedOnlineCountVectorizer(online_vectorizer):
+        def partial_fit(self, raw_documents):
+            if not hasattr(self, "vocabulary_"):
+                return self.fit(raw_documents)
+            analyzer = self.build_analyzer()
+            new = {token for doc in raw_documents for token in analyzer(doc)}
+            first = max(self.vocabulary_.values()) + 1
+            unseen = sorted(new.difference(self.vocabulary_))
+            self.vocabulary_.update(zip(unseen, range(first, first + len(unseen)), strict=True))
+            return self
+
+    return OrderedOnlineCountVectorizer
 
 
 def chunks(n: int, size: int | None = None) -> list[tuple[int, int]]:
@@ -264,6 +285,9 @@ def topic_model(
             min_samples=min(10, min_topic_size),
             metric="euclidean",
             prediction_data=True,
+            # in this process: its default (4) starts 4 worker processes of about 165 MB each,
+            # for a few seconds of a fit on 50,000 segments
+            core_dist_n_jobs=1,
         )
         names = ("UMAP(5, cosine, 15 neighbours)", f"HDBSCAN(min_cluster_size={min_topic_size})")
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -178,12 +179,31 @@ _CAPITALISED = re.compile(r"(?<![.!?:;\n\"'‘“(\[-])(?<![.!?:;]\s)\s([A-Z][a-
 _LOWER_WORD = re.compile(r"\b[a-z][a-z'-]+\b")
 
 
-def proper_nouns(texts: list[str]) -> set[str]:
+def proper_nouns(texts: Iterable[str]) -> set[str]:
     """Words (lower-cased) that appear capitalised inside sentences and never in lower case:
     names of places, organisations and people, which say where talk happened, not what about."""
-    capitalised = {m.group(1).lower() for t in texts for m in _CAPITALISED.finditer(t)}
-    lower = {w for t in texts for w in _LOWER_WORD.findall(t)}
-    return {w.removesuffix("'s") for w in capitalised - lower}
+    found = ProperNouns()
+    for text in texts:
+        found.add(text)
+    return found.words()
+
+
+class ProperNouns:
+    """``proper_nouns`` a text at a time, holding only the words seen (one pass over a
+    consultation's responses, none of them kept)."""
+
+    __slots__ = ("capitalised", "lower")
+
+    def __init__(self) -> None:
+        self.capitalised: set[str] = set()
+        self.lower: set[str] = set()
+
+    def add(self, text: str) -> None:
+        self.capitalised.update(m.group(1).lower() for m in _CAPITALISED.finditer(text))
+        self.lower.update(_LOWER_WORD.findall(text))
+
+    def words(self) -> set[str]:
+        return {w.removesuffix("'s") for w in self.capitalised - self.lower}
 
 
 def clean(text: str) -> str:
