@@ -184,6 +184,50 @@ def test_a_bad_scheduler_is_one_line_and_changes_nothing(ingested, tmp_path, mon
         assert qc.dump() == before
 
 
+def test_local_n_starts_its_workers_after_training_and_a_failed_start_changes_nothing(
+    ingested, tmp_path, monkeypatch
+):
+    """`local:N`'s workers (about 0.6 GB each with the hybrid coder) start once the coder has
+    trained, not beside its training; a cluster that then cannot be used stops the run with one
+    line, inside its transaction, so the project is as it was."""
+    from qualcode.coding import distributed as dist
+    from qualcode.coding import project
+    from qualcode.errors import QualcodeError
+
+    events: list[str] = []
+    train, start = project.trained_coder, dist.local_cluster
+
+    def trained(*args, **kwargs):
+        coder = train(*args, **kwargs)
+        events.append("trained")
+        return coder
+
+    def cluster(n):
+        events.append("cluster")
+        return start(n)
+
+    monkeypatch.setattr(project, "trained_coder", trained)
+    monkeypatch.setattr(dist, "local_cluster", cluster)
+    qc = _copy(ingested, tmp_path / "p.db")
+    result = qc("code", "--kind", "model", "--site", "Saltmere", "--scheduler", "local:1")
+    assert result.exit_code == 0, result.output
+    assert events == ["trained", "cluster"]
+
+    fresh = _copy(ingested, tmp_path / "fresh.db")
+    before = fresh.dump()
+
+    def refused(client, address):
+        raise QualcodeError(f"Dask workers at {address} run another qualcode than this one")
+
+    monkeypatch.setattr(dist, "_check_workers", refused)
+    result = fresh("code", "--kind", "model", "--site", "Saltmere", "--scheduler", "local:1")
+    assert result.exit_code == 1
+    assert events == ["trained", "cluster", "trained", "cluster"]
+    assert "run another qualcode than this one" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert fresh.dump() == before
+
+
 def test_a_scheduler_without_workers_is_refused(ingested, tmp_path, monkeypatch):
     monkeypatch.setattr("qualcode.coding.distributed.CONNECT_TIMEOUT_S", 1.0)
     qc = _copy(ingested, tmp_path / "p.db")

@@ -23,7 +23,7 @@ import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from itertools import islice
 from typing import Any
 
@@ -93,13 +93,30 @@ class DaskRunner:
     """Codes chunks of texts with a fitted coder on the cluster behind ``client``, in place of
     ``coder.predict`` on each chunk (see ``code_project``'s ``predict``)."""
 
-    def __init__(self, client: Any, *, batch_size: int | None = None) -> None:
-        self.client = client
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        batch_size: int | None = None,
+        connect: Callable[[], Any] | None = None,
+    ) -> None:
+        # ``connect`` (instead of ``client``) makes the client when the first chunk is coded:
+        # a local cluster then starts after the coder has trained, not beside its training
+        self._client = client
+        self._connect = connect
         self.batch_size = batch_size
         # The coder as scattered to the workers, once per coder: code_project calls this
         # runner once per chunk of segments with the same coder.
         self._coder: Any = None
         self._shipped: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            if self._connect is None:
+                raise ValueError("a DaskRunner needs a client or a way to connect")
+            self._client = self._connect()
+        return self._client
 
     def _ship(self, coder: Any) -> Any:
         # The coder is remembered weakly, only to ship it once: this process need not keep it.
@@ -247,9 +264,11 @@ def local_cluster(n: int):
 
 @contextmanager
 def dask_runner(address: str, *, batch_size: int | None = None) -> Iterator[DaskRunner]:
-    """Connect to the Dask scheduler at ``address`` (or start ``local:N``), check that its
-    workers run the same qualcode, and yield a runner for ``code_project(predict=...)``.
-    Anything wrong is a QualcodeError raised before the project is touched."""
+    """Connect to the Dask scheduler at ``address``, check that its workers run the same
+    qualcode, and yield a runner for ``code_project(predict=...)``; anything wrong is a
+    QualcodeError raised before the project is touched. A ``local:N`` cluster starts when the
+    first chunk is coded, after training, inside the run's transaction: if it cannot start,
+    the project is left as it was."""
     try:
         from distributed import Client
     except ImportError as exc:
@@ -258,9 +277,16 @@ def dask_runner(address: str, *, batch_size: int | None = None) -> Iterator[Dask
         ) from exc
     n = local_workers(address)
     if n is not None:
-        with local_cluster(n) as cluster, Client(cluster) as client:
-            _check_workers(client, address)
-            yield from _runner(client, batch_size)
+        # started when coding starts: its N worker processes (about 0.6 GB each with the
+        # hybrid coder) would otherwise be held through the coder's training, which peaks there
+        with ExitStack() as stack:
+
+            def connect() -> Any:
+                client = stack.enter_context(Client(stack.enter_context(local_cluster(n))))
+                _check_workers(client, address)
+                return client
+
+            yield from _runner(DaskRunner(batch_size=batch_size, connect=connect))
         return
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT_S)
@@ -268,11 +294,10 @@ def dask_runner(address: str, *, batch_size: int | None = None) -> Iterator[Dask
         raise QualcodeError(f"cannot reach a Dask scheduler at {address!r}: {exc}") from exc
     with client:
         _check_workers(client, address)
-        yield from _runner(client, batch_size)
+        yield from _runner(DaskRunner(client, batch_size=batch_size))
 
 
-def _runner(client: Any, batch_size: int | None) -> Iterator[DaskRunner]:
-    runner = DaskRunner(client, batch_size=batch_size)
+def _runner(runner: DaskRunner) -> Iterator[DaskRunner]:
     try:
         yield runner
     finally:

@@ -103,6 +103,13 @@ def out_of_fold(
     fitted = Parallel(n_jobs=jobs)(
         delayed(_fold_scores)(make, texts, labels, train, test) for train, test in splits
     )
+    if jobs > 1:
+        # joblib keeps its worker processes for reuse; each holds a fold's coder (about 0.4 GB
+        # for the hybrid one) until it has been idle for 5 minutes, so through the coding that
+        # follows training, beside any Dask workers. None is wanted again: stop them now.
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
     result: list[dict[str, float]] = [{} for _ in texts]
     for (_, test), probs in zip(splits, fitted, strict=True):
         for i, p in zip(test, probs, strict=True):

@@ -392,8 +392,6 @@ def _code_project(
         if progress:
             progress(done, total)
 
-    codebook_id = store_codebook(store, codebook)
-    ids = code_ids(store, codebook_id)
     params = {k: v for k, v in coder.get_params().items() if k != "codebook"}
     params.update(
         {
@@ -417,6 +415,9 @@ def _code_project(
 
     run = predict or (lambda coder, chunks, step: (coder.predict(c, progress=step) for c in chunks))
     with store.atomic():
+        # the codebook too is stored in the run's transaction: a run that fails (a coder that
+        # raises, a Dask cluster that cannot be used) leaves no trace
+        ids = code_ids(store, store_codebook(store, codebook))
         who = coder_id(store, kind, "machine")
         run_id = q.start_run(store, "code", params, codebook_hash=codebook.hash, coder=kind)
         q.set_setting_if_unset(store, "codebook", codebook.hash)
