@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
+
+import pytest
 
 from qualcode.coding import cache
 from tests.conftest import CORPUS, Qualcode
@@ -73,3 +76,53 @@ def test_cache_off(tmp_path, monkeypatch):
     monkeypatch.setenv("QUALCODE_CACHE_DIR", "off")
     cache.save("x" * 64, pickle)
     assert cache.load("x" * 64) is None
+
+
+def _few_units():
+    from qualcode.codebook import default_codebook_path, load_codebook
+    from qualcode.coding.training import Units, default_units
+
+    book = load_codebook(default_codebook_path())
+    units = default_units(book)
+    few = Units(units.texts[:400], units.labels[:400], units.groups[:400])
+    return book, few
+
+
+def test_a_coder_trained_apart_is_the_coder_trained_here():
+    """Training runs in a child process (so the process that codes never holds training's
+    memory): the coder it sends back codes exactly as one trained in this process."""
+    from qualcode.coding.apart import fit_apart
+    from qualcode.coding.project import make_coder
+
+    book, units = _few_units()
+    here = make_coder("model", book).fit(units.texts, units.labels, groups=units.groups)
+    apart = fit_apart("model", book, units, {})
+    texts = [*units.texts[:50], "We pooled the budget but the trust would not share data."]
+    assert apart.predict_proba(texts) == here.predict_proba(texts)
+    assert any(p for p in apart.predict_proba(texts))
+
+
+class _DiesOnArrival:
+    """Unpickled in the training process, it ends that process at once (as the OOM killer
+    would)."""
+
+    def __reduce__(self):
+        return (os._exit, (9,))
+
+
+def test_training_that_fails_or_dies_apart_says_so_here():
+    from qualcode.coding.apart import fit_apart
+    from qualcode.coding.training import Units
+    from qualcode.errors import QualcodeError
+
+    book, units = _few_units()
+    wrong = Units(units.texts[:5], [{"no.such_code"}] * 5, units.groups[:5])
+    # the child's own error, with its traceback as a note
+    failed = re.escape("codes not in the codebook: ['no.such_code']")
+    with pytest.raises(ValueError, match=failed) as caught:
+        fit_apart("model", book, wrong, {})
+    assert "in the training process" in caught.value.__notes__[0]
+    assert "Traceback" in caught.value.__notes__[0]
+    stopped = "training the model coder stopped: its process ended with status 9 (out of memory?)"
+    with pytest.raises(QualcodeError, match=re.escape(stopped)):
+        fit_apart("model", book, units, {"threshold": _DiesOnArrival()})

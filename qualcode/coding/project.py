@@ -330,18 +330,17 @@ def trained_coder(
 ):
     """A model or hybrid coder trained on ``units``: from the user's cache of trained coders
     when the same coder was trained on the same units before (``qualcode.coding.cache``),
-    else trained now (``progress(step, done, total)`` hears of each step) and cached."""
+    else trained now, in a child process (``qualcode.coding.apart``; ``progress(step, done,
+    total)`` hears of each step), and cached."""
     key = cache.cache_key(kind, params, codebook.hash, units)
     coder = cache.load(key)
     if coder is not None:
         if progress:
             progress("loaded from the cache of trained coders", 1, 1)
         return coder
-    coder = make_coder(kind, codebook, **params)
-    if kind == "hybrid":
-        coder.fit(units.texts, units.labels, groups=units.groups, progress=progress)
-    else:
-        coder.fit(units.texts, units.labels, groups=units.groups)
+    from qualcode.coding.apart import fit_apart
+
+    coder = fit_apart(kind, codebook, units, params, progress)
     cache.save(key, coder)
     return coder
 
