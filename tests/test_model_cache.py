@@ -98,7 +98,11 @@ def test_a_coder_trained_apart_is_the_coder_trained_here():
     here = make_coder("model", book).fit(units.texts, units.labels, groups=units.groups)
     apart = fit_apart("model", book, units, {})
     texts = [*units.texts[:50], "We pooled the budget but the trust would not share data."]
-    assert apart.predict_proba(texts) == here.predict_proba(texts)
+    # the same up to the last bits (BLAS may sum in another order in another process: the
+    # suite's Dask tests leave this process's float results 1e-16 from a fresh one's)
+    for mine, theirs in zip(apart.predict_proba(texts), here.predict_proba(texts), strict=True):
+        assert mine == pytest.approx(theirs, rel=1e-12, abs=1e-12)
+    assert apart.thresholds_ == here.thresholds_
     assert any(p for p in apart.predict_proba(texts))
 
 
@@ -126,3 +130,28 @@ def test_training_that_fails_or_dies_apart_says_so_here():
     stopped = "training the model coder stopped: its process ended with status 9 (out of memory?)"
     with pytest.raises(QualcodeError, match=re.escape(stopped)):
         fit_apart("model", book, units, {"threshold": _DiesOnArrival()})
+
+
+def test_training_apart_works_from_a_script_without_a_main_guard(tmp_path):
+    """The training process is `python -m qualcode.coding.apart`, not a multiprocessing child,
+    which would run the calling script again (it hung on a script without `__main__` guard)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from qualcode.codebook import default_codebook_path, load_codebook\n"
+        "from qualcode.coding.apart import fit_apart\n"
+        "from qualcode.coding.training import Units, default_units\n"
+        "book = load_codebook(default_codebook_path())\n"
+        "units = default_units(book)\n"
+        "few = Units(units.texts[:200], units.labels[:200], units.groups[:200])\n"
+        "print(type(fit_apart('model', book, few, {})).__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ModelCoder"
