@@ -8,7 +8,8 @@
     python benchmarks/growth.py --base 31250 --factors 16 --stages ingest,hybrid,themes \
         --embedding wordllama --scheduler local:2   # 500,000 responses, the fast path
 
-``--embedding`` and ``--scheduler`` are passed to the hybrid stage's ``qualcode code``.
+``--embedding`` and ``--scheduler`` are passed to the hybrid stage's ``qualcode code``, and
+``--online`` to the themes stage's ``qualcode themes fit``.
 
 Each stage runs in its own process (this script again, with --child), so its peak resident
 memory is its own (with its Dask workers', under --scheduler local:N, sampled every 0.2 s);
@@ -47,11 +48,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 STAGES = {
     "ingest": lambda tmp, extra: ["ingest", f"{tmp}/survey", "--text-column", "response"],
     "rules": lambda tmp, extra: ["code", "--kind", "rules"],
-    "hybrid": lambda tmp, extra: ["code", "--kind", "hybrid", *extra],
-    "themes": lambda tmp, extra: ["themes", "fit"],
+    "hybrid": lambda tmp, extra: ["code", "--kind", "hybrid", *(a for a in extra if a != ONLINE)],
+    "themes": lambda tmp, extra: ["themes", "fit", *([ONLINE] if ONLINE in extra else [])],
     "report": lambda tmp, extra: ["report", "--out-dir", f"{tmp}/report"],
 }
 TABLES = ("participants", "documents", "segments")
+ONLINE = "--online"  # this script's option, and the themes stage's
 
 
 def child(project: str, stage: str, tmp: str, extra: list[str]) -> None:
@@ -195,10 +197,12 @@ def main() -> None:
     parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages")
     parser.add_argument("--embedding", help="qualcode code --embedding, for the hybrid stage")
     parser.add_argument("--scheduler", help="qualcode code --scheduler, for the hybrid stage")
+    parser.add_argument(ONLINE, action="store_true", help="themes fit --online, for themes")
     parser.add_argument("--child", nargs=3, metavar=("STAGE", "PROJECT", "TMP"), help="internal")
     args = parser.parse_args()
     extra = [*(["--embedding", args.embedding] if args.embedding else [])]
     extra += ["--scheduler", args.scheduler] if args.scheduler else []
+    extra += [ONLINE] if args.online else []
     if args.child:
         stage, project, tmp = args.child
         child(project, stage, tmp, extra)
