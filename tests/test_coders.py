@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+
+import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
 from spacy.matcher import Matcher
 
 from qualcode.codebook import default_codebook_path, load_codebook
+from qualcode.coding import scan
 from qualcode.coding.hybrid import HybridCoder
+from qualcode.coding.matching import PatternIndex, WordTable
 from qualcode.coding.model import ModelCoder
 from qualcode.coding.negation import mark_negation
 from qualcode.coding.nlp import lemma_forms
@@ -161,6 +166,77 @@ def test_compiled_matching_agrees_with_spacys_matcher(book, shipped, data):
         assert sorted(rules.matcher_(doc)) == theirs, doc.text[:80]
         checked += len(theirs)
     assert checked > (100 if book == "shipped" else 20)
+
+
+ODD_TEXTS = [
+    "",
+    " ",
+    "\n\n",
+    "😀 pooled budget!",
+    "NOUN ORTH LEMMA ADJ",  # words whose ids are spaCy's own symbols
+    "https://example.org/a?b=1 £12.50 3rd-party e-mail: a@b.co",
+    "Don't we?!—Yes… ‘pooled’ “budgets”",
+]
+
+
+@pytest.mark.parametrize("book", ["shipped", "operators.yaml"])
+@pytest.mark.parametrize("lemmas_from_lower", [True, False])
+def test_the_word_table_reads_what_to_array_reads(
+    book, lemmas_from_lower, shipped, data, monkeypatch
+):
+    """The token matrix read through the word table (each word's own columns read once, then
+    looked up) is ``Doc.to_array``'s, column for column, and so are the dense pattern values,
+    on the demo gold and odd text: with the lemmas read from LOWER (the values kept per word)
+    and from the Docs' own LEMMA (a token column, the values found per token); while the table
+    grows from a few slots and starts again past its limit."""
+    monkeypatch.setattr(WordTable, "FIRST_SLOTS", 4)
+    monkeypatch.setattr(WordTable, "MAX_WORDS", 500)
+    codebook = shipped if book == "shipped" else load_codebook(data / "codebooks" / book)
+    rules = RuleCoder(codebook).fit()
+    index = PatternIndex(rules.nlp_.vocab, list(scan.TOKEN_ATTRS), lemmas_from_lower)
+    for key, pattern in rules.patterns_.items():
+        index.add(key, key.split("#")[0], pattern)
+    # flags, and a form that is the word's (LOWER) or may be the token's own (NORM)
+    form = "LOWER" if lemmas_from_lower else "NORM"
+    index.add("extra", "extra", [{form: "not"}, {"IS_ALPHA": True, "LIKE_NUM": False}])
+    kernels = scan.kernels()
+    lexicon = index.tables()[2]
+    texts = default_units(shipped).texts + ODD_TEXTS
+    docs = list(rules.nlp_.pipe(texts))
+    table = index.words()
+    assert table.keeps_dense == lemmas_from_lower
+    restarts = 0
+    for first in range(0, len(docs), 64):
+        batch = docs[first : first + 64]
+        count = table.count
+        mat, offsets, dense = table.read(batch)
+        restarts += table.count < count
+        expected = np.concatenate([index.matrix(doc) for doc in batch])
+        assert mat.tolist() == expected.tolist()
+        assert dense.tolist() == kernels.dense_values(lexicon, expected).tolist()
+        assert offsets.tolist() == [0, *np.cumsum([len(doc) for doc in batch]).tolist()]
+    assert restarts >= 2
+    assert len(index.columns) > len(scan.TOKEN_ATTRS)  # the patterns' own columns were read too
+
+
+def test_coding_leaves_nothing_for_the_cycle_collector(shipped):
+    """The rule coder turns Python's cycle collector off while it codes (``collector_paused``),
+    which is only safe because coding makes no reference cycles; it leaves the collector as it
+    found it."""
+    rules = RuleCoder(shipped).fit()
+    texts = default_units(shipped).texts + ODD_TEXTS
+    rules.predict(texts)  # compiled kernels loaded, caches filled
+    gc.collect()
+    gc.disable()
+    try:
+        results = rules.predict(texts)
+        assert not gc.isenabled()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    assert sum(len(r) for r in results) > 500
+    rules.predict(texts[:3])
+    assert gc.isenabled()
 
 
 def test_lemmas_matched_on_the_lower_case_form_are_the_lemmatisers(shipped):

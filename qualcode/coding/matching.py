@@ -61,11 +61,12 @@ class PatternIndex:
         self.compiled: list[tuple[int, list[_Token]]] = []
         self.fallback = Matcher(vocab)
         self._tables: tuple[Any, ...] | None = None
+        self._words: WordTable | None = None
 
     def add(self, key: str, code: str, pattern: list[dict[str, Any]], exclude=False) -> None:
         """Add a pattern under ``key`` (several may share one), for ``code``; ``exclude``: a
         near miss, whose matches block the code's matches they overlap."""
-        self._tables = None
+        self._tables = self._words = None
         if key not in self.keys:
             self.keys.append(key)
             self.key_code.append(code)
@@ -226,11 +227,19 @@ class PatternIndex:
         return pt, key_rank, lexicon
 
     def matrix(self, doc: Doc) -> np.ndarray:
-        """The Doc's token attributes, one column per name in ``columns``."""
+        """The Doc's token attributes, one column per name in ``columns``, as ``Doc.to_array``
+        reads them (``batch`` reads the same through the word table)."""
         self.tables()  # the patterns' columns are known once compiled
         if not len(doc):
             return np.zeros((0, len(self.columns)), dtype=np.uint64)
         return doc.to_array([IDS[name] for name in self.columns])
+
+    def words(self) -> WordTable:
+        """The table of the words seen, which ``batch`` reads their columns from."""
+        lexicon = self.tables()[2]
+        if self._words is None:
+            self._words = WordTable(self.vocab, self.columns, lexicon)
+        return self._words
 
     def batch(self, docs: list[Doc]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(token matrix, where each Doc's rows start and end, matches) of a batch of Docs.
@@ -239,13 +248,10 @@ class PatternIndex:
         the longest for each key and start (spaCy's own Matcher's: each it finds), sorted by
         Doc, start, end and key name, as spaCy sorts them.
         """
-        pt, key_rank, lexicon = self.tables()
-        matrices = [self.matrix(doc) for doc in docs]
-        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(m) for m in matrices])
-        mat = np.concatenate(matrices)
+        pt, key_rank, _ = self.tables()
+        mat, offsets, dense = self.words().read(docs)
         kernels = scan.kernels()
-        found = kernels.candidates(pt, kernels.dense_values(lexicon, mat), mat, offsets)
+        found = kernels.candidates(pt, dense, mat, offsets)
         if len(found):  # the longest for each Doc, key and start
             found = found[np.lexsort((-found[:, 3], found[:, 2], found[:, 1], found[:, 0]))]
             first = np.ones(len(found), dtype=bool)
@@ -266,6 +272,135 @@ class PatternIndex:
         """The include patterns' matches in one Doc: (key, start, end), as ``batch`` gives them."""
         _, _, found = self.batch([doc])
         return [(self.keys[k], s, e) for _, k, s, e in found.tolist() if not self.key_exclude[k]]
+
+
+# Token attributes that belong to the word (spaCy's lexeme), the same wherever it stands: its
+# forms, length and flags. A token's offset, sentence start, lemma and norm are its own.
+WORD_ATTRS = frozenset(
+    [
+        "ORTH",
+        "LOWER",
+        "SHAPE",
+        "PREFIX",
+        "SUFFIX",
+        "LENGTH",
+        "IS_ALPHA",
+        "IS_ASCII",
+        "IS_DIGIT",
+        "IS_LOWER",
+        "IS_PUNCT",
+        "IS_SPACE",
+        "IS_TITLE",
+        "IS_UPPER",
+        "LIKE_URL",
+        "LIKE_NUM",
+        "LIKE_EMAIL",
+        "IS_STOP",
+        "IS_BRACKET",
+        "IS_QUOTE",
+        "IS_LEFT_PUNCT",
+        "IS_RIGHT_PUNCT",
+        "IS_CURRENCY",
+    ]
+)
+
+
+class WordTable:
+    """The token matrix of a batch of Docs, with each word's own columns read once per word.
+
+    ``Doc.to_array`` reads every column of every token, one at a time, which took as long as
+    tokenising long text did. Here it reads only ORTH (which word) and the token's own columns;
+    the word's columns (lower-case form, flags, length: ``WORD_ATTRS``) come from a table of the
+    words seen so far, which grows as new words come. When the patterns name word columns only
+    (as with the offline pipeline's lemmas read from LOWER), the table also keeps each word's
+    dense pattern values (``scan.dense_values``). Past ``MAX_WORDS`` words it starts again, so
+    its memory stays bounded on an endless stream of new words.
+    """
+
+    MAX_WORDS = 1 << 19
+    FIRST_SLOTS = 1 << 14
+
+    def __init__(self, vocab, columns: list[str], lexicon: tuple[np.ndarray, ...]) -> None:
+        self.vocab = vocab
+        self.lexicon = lexicon
+        self.width = len(columns)
+        self.word_cols = [j for j, name in enumerate(columns) if name in WORD_ATTRS]
+        self.token_cols = [j for j, name in enumerate(columns) if name not in WORD_ATTRS]
+        self.token_array = np.array(self.token_cols, dtype=np.int64)
+        self.word_array = np.array(self.word_cols, dtype=np.int64)
+        self.read_ids = [IDS["ORTH"]] + [IDS[columns[j]] for j in self.token_cols]
+        self.word_ids = [IDS[columns[j]] for j in self.word_cols]
+        self.keeps_dense = set(lexicon[0].tolist()) <= set(self.word_cols)
+        self._clear()
+
+    def _clear(self) -> None:
+        self.count = 0
+        self.keys = np.zeros(self.FIRST_SLOTS, dtype=np.uint64)  # 0: a free slot
+        self.rows = np.zeros(self.FIRST_SLOTS, dtype=np.int64)
+        self.words = np.zeros(self.FIRST_SLOTS // 2, dtype=np.uint64)  # in row order
+        self.values = np.zeros((self.FIRST_SLOTS // 2, len(self.word_cols)), dtype=np.uint64)
+        self.dense = np.zeros((self.FIRST_SLOTS // 2, self.lexicon[3].shape[1]), dtype=np.int64)
+
+    def read(self, docs: list[Doc]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(token matrix, where each Doc's rows start and end, each token's dense pattern
+        values), the matrix column for column what ``PatternIndex.matrix`` gives."""
+        kernels = scan.kernels()
+        own = [doc.to_array(self.read_ids) if len(doc) else None for doc in docs]
+        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([0 if o is None else len(o) for o in own])
+        parts = [o for o in own if o is not None]
+        if not parts:
+            parts = [np.zeros((0, len(self.read_ids)), dtype=np.uint64)]
+        own = np.concatenate(parts)
+        orth = np.ascontiguousarray(own[:, 0])
+        rows = kernels.word_rows(self.keys, self.rows, orth)
+        new = rows < 0
+        if new.any():
+            words = np.unique(orth[new])
+            if self.count + len(words) > self.MAX_WORDS:  # start again, with this batch's words
+                self._clear()
+                words = np.unique(orth)
+            self._add(words)
+            rows = kernels.word_rows(self.keys, self.rows, orth)
+        mat, dense = kernels.word_matrix(
+            own, rows, self.values, self.dense, self.token_array, self.word_array, self.width
+        )
+        if not self.keeps_dense:
+            dense = kernels.dense_values(self.lexicon, mat)
+        return mat, offsets, dense
+
+    def _add(self, words: np.ndarray) -> None:
+        """Read the columns of new words off a Doc of them; put them in the table."""
+        kernels = scan.kernels()
+        strings = self.vocab.strings
+        read = Doc(self.vocab, words=[strings[int(w)] for w in words]).to_array(
+            [IDS["ORTH"], *self.word_ids]
+        )
+        if not np.array_equal(read[:, 0], words):
+            raise AssertionError("a word's ORTH changed on reading it again")
+        values = read[:, 1:]
+        lone = np.zeros((len(words), self.width), dtype=np.uint64)
+        lone[:, self.word_cols] = values
+        dense = kernels.dense_values(self.lexicon, lone)
+        first, self.count = self.count, self.count + len(words)
+        if self.count > len(self.words):  # room for twice as many, in the table at half full
+            size = 1 << max(self.count, 1).bit_length()
+            self.words = _resized(self.words, size)
+            self.values = _resized(self.values, size)
+            self.dense = _resized(self.dense, size)
+            self.keys = np.zeros(2 * size, dtype=np.uint64)
+            self.rows = np.zeros(2 * size, dtype=np.int64)
+            kernels.word_insert(self.keys, self.rows, self.words[:first], 0)
+        self.words[first : self.count] = words
+        self.values[first : self.count] = values
+        self.dense[first : self.count] = dense
+        kernels.word_insert(self.keys, self.rows, words, first)
+
+
+def _resized(array: np.ndarray, rows: int) -> np.ndarray:
+    out = np.zeros((rows, *array.shape[1:]), dtype=array.dtype)
+    out[: min(rows, len(array))] = array[:rows]
+    return out
 
 
 def _anchor(tokens: list[_Token], strings) -> tuple[str, frozenset[int], list[int]] | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
-from itertools import islice
+from itertools import islice, pairwise
 from typing import Any
 
 import numpy
@@ -30,16 +32,29 @@ BASE_CONFIDENCE = 0.6
 FLIP_CONFIDENCE = 0.5
 
 
+@contextmanager
+def collector_paused():
+    """Python's cycle collector off while coding, as it was after. Coding makes a few small
+    objects per word (Docs, Assignments, Evidence, tuples), none of them in a cycle (a test
+    checks), so reference counting frees all it should; the collector, woken every 700 new
+    objects, only walked everything alive again and again, the whole heap (0.15 s with spaCy
+    and scikit-learn loaded) every few hundred thousand: a third of the rule coder's time on
+    long text."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 @lru_cache(maxsize=256)
 def _confidence(patterns: int, plain: bool) -> float:
     """A code's confidence from how many distinct patterns found it, and whether any found it
     plainly (else only as its prerequisite's absence)."""
     weight = 1.0 if plain else FLIP_CONFIDENCE / BASE_CONFIDENCE
     return round(min((1 - (1 - BASE_CONFIDENCE) ** patterns) * weight, 0.99), 4)
-
-
-def _by_confidence(assignment: Assignment) -> float:
-    return -assignment.confidence
 
 
 # The contexts in ``scan``'s numbering.
@@ -104,6 +119,11 @@ class RuleCoder(BaseEstimator):
         def array(values) -> numpy.ndarray:
             return numpy.array(values, dtype=numpy.int64)
 
+        self.code_names_ = numpy.array(self.code_ids_, dtype=object)
+        # a code's confidence by how many distinct patterns found it, and whether any plainly
+        self.confidence_ = numpy.array(
+            [[_confidence(n, False), _confidence(n, True)] for n in range(len(self.patterns_) + 1)]
+        )
         self.code_tables_ = (
             array([number[code] for code in self.matcher_.key_code]),
             array(self.matcher_.key_exclude),
@@ -130,7 +150,7 @@ class RuleCoder(BaseEstimator):
         check_is_fitted(self, "code_tables_")
         texts = segment_texts(list(segments))
         results: list[RuleResult] = []
-        whys: dict[tuple[Any, ...], str] = {}  # reasons already put in words, this run
+        whys: dict[Any, str] = {}  # reasons already put in words, this run
         # Clauses are bounded by punctuation and clause words, which also end sentences, so the
         # sentencizer adds nothing here but time (a fifth of tokenising); it is skipped.
         # The lemmatiser too when lemmas are matched on the lower-case form, unless spaCy's own
@@ -139,7 +159,7 @@ class RuleCoder(BaseEstimator):
         if self.matcher_.lemmas_from_lower and not len(self.matcher_.fallback):
             skip.append(LOOKUP_LEMMATIZER)
         skip = [name for name in skip if name in self.nlp_.pipe_names]
-        with self.nlp_.select_pipes(disable=skip):
+        with self.nlp_.select_pipes(disable=skip), collector_paused():
             # With no component left to run, the tokenizer alone makes the same Docs.
             pipe = self.nlp_.pipe if self.nlp_.pipe_names else self.nlp_.tokenizer.pipe
             docs = pipe(texts, batch_size=self.batch_size)
@@ -151,7 +171,7 @@ class RuleCoder(BaseEstimator):
         return results
 
     def _code_batch(
-        self, docs: list[Doc], texts: list[str], whys: dict[tuple[Any, ...], str]
+        self, docs: list[Doc], texts: list[str], whys: dict[Any, str]
     ) -> list[RuleResult]:
         """Code a batch of Docs in compiled passes (``qualcode.coding.scan``): match, put each
         match in its context, merge; then put the codes, evidence and reasons into Assignments."""
@@ -172,55 +192,67 @@ class RuleCoder(BaseEstimator):
         # by Doc, code (in the order found), phrase start and end; ties stay in match order
         rows = rows[numpy.lexsort((rows[:, 5], rows[:, 4], rows[:, 1], rows[:, 0]))]
         codes, evidence, reasons = kernels.merge(rows, len(index.keys))
-        number = numpy.arange(len(docs) + 1)
-        doc_ptr = numpy.searchsorted(codes[:, 0], number).tolist()
-        denied_ptr = numpy.searchsorted(denied[:, 0], number).tolist()
-        code_ptr = numpy.concatenate(([0], numpy.cumsum(codes[:, 4]))).tolist()
-        ev_ptr = numpy.concatenate(([0], numpy.cumsum(evidence[:, 2]))).tolist()
-        codes, evidence, reasons, denied = (
-            codes.tolist(),
-            evidence.tolist(),
-            reasons.tolist(),
-            denied[:, 1].tolist(),
+        # Each Doc's codes by confidence, highest first (ties in the order found).
+        confidence = self.confidence_[codes[:, 2], codes[:, 3]]
+        order = numpy.lexsort((numpy.arange(len(codes)), -confidence, codes[:, 0]))
+        doc_ptr = numpy.searchsorted(codes[order, 0], numpy.arange(len(docs) + 1)).tolist()
+        # Each code's evidence spans in order, each span's reasons in order.
+        code_ptr = numpy.concatenate(([0], numpy.cumsum(codes[:, 4])))
+        ev_ptr = numpy.concatenate(([0], numpy.cumsum(evidence[:, 2])))
+        ev_code = numpy.repeat(numpy.arange(len(codes)), codes[:, 4])
+        # Character offsets (spaCy keeps every character of a Doc's text): of each evidence span,
+        # from its first token's start to its last token's end, and of each reason's cue.
+        starts = mat[:, scan.C_IDX].astype(numpy.int64)
+        ends = starts + mat[:, scan.C_LENGTH].astype(numpy.int64)
+        base = offsets[codes[ev_code, 0]]  # each span's Doc's first token
+        span_starts = starts[base + evidence[:, 0]].tolist()
+        span_ends = ends[base + evidence[:, 1] - 1].tolist()
+        base = numpy.repeat(base, evidence[:, 2])  # each reason's
+        plain = reasons[:, 1] == scan.PLAIN
+        reasons[:, 2] = numpy.where(plain, -1, starts[numpy.where(plain, 0, base + reasons[:, 2])])
+        reasons[:, 3] = numpy.where(
+            plain, -1, ends[numpy.where(plain, 0, base + reasons[:, 3] - 1)]
         )
-        # Character offsets: where each token starts, and where it ends.
-        starts = mat[:, scan.C_IDX]
-        ends = (starts + mat[:, scan.C_LENGTH]).tolist()
-        starts = starts.tolist()
-        bases = offsets.tolist()
-        keys_by_number = self.matcher_.keys
-        out = []
-        for d, text in enumerate(texts):  # each Doc's text (spaCy keeps every character)
-            base = bases[d]
-            result = RuleResult()
-            for a in range(doc_ptr[d], doc_ptr[d + 1]):
-                _, code, patterns, plain, _ = codes[a]
-                found = []
-                for e in range(code_ptr[a], code_ptr[a + 1]):
-                    # The reasons (rule, context, cue as written), in order, without repeats,
-                    # and remembered in words by their numbers and cues.
-                    said: list[tuple[int, int, str | None]] = []
-                    for key, context, cue0, cue1 in reasons[ev_ptr[e] : ev_ptr[e + 1]]:
-                        cue = None
-                        if context != scan.PLAIN:
-                            cue = text[starts[base + cue0] : ends[base + cue1 - 1]]
-                        if (key, context, cue) not in said:
-                            said.append((key, context, cue))
-                    remembered = (code, *said)
-                    why = whys.get(remembered)
-                    if why is None:
-                        why = whys[remembered] = self._why(
-                            self.code_ids_[code],
-                            [(keys_by_number[k], CONTEXTS[c], cue) for k, c, cue in said],
-                        )
-                    start, end, _ = evidence[e]
-                    found.append(Evidence(starts[base + start], ends[base + end - 1], why))
-                result.append(Assignment(self.code_ids_[code], _confidence(patterns, plain), found))
-            result.sort(key=_by_confidence)
-            result.denied = frozenset(
-                self.code_ids_[c] for c in denied[denied_ptr[d] : denied_ptr[d + 1]]
+        # The reason in words of each span. Most often one rule found it, plainly: its words are
+        # known by the code and rule alone.
+        first = ev_ptr[:-1]
+        alone = (evidence[:, 2] == 1) & plain[first]
+        pairs = (codes[ev_code, 1] * len(index.keys) + reasons[first, 0]).tolist()
+        said_why = []
+        for e, (pair, one) in enumerate(zip(pairs, alone.tolist(), strict=True)):
+            why = whys.get(pair) if one else None
+            if why is None:
+                d, code = codes[ev_code[e], :2].tolist()
+                said: list[tuple[int, int, str | None]] = []  # (rule, context, cue as written)
+                for key, context, cue_start, cue_end in reasons[ev_ptr[e] : ev_ptr[e + 1]].tolist():
+                    reason = (key, context, texts[d][cue_start:cue_end] if cue_end >= 0 else None)
+                    if reason not in said:
+                        said.append(reason)
+                remembered = pair if one else (code, *said)  # by numbers and cues
+                why = whys.get(remembered)
+                if why is None:
+                    why = whys[remembered] = self._why(
+                        self.code_ids_[code],
+                        [(index.keys[k], CONTEXTS[c], cue) for k, c, cue in said],
+                    )
+            said_why.append(why)
+        spans = list(map(Evidence, span_starts, span_ends, said_why))
+        assignments = list(
+            map(
+                Assignment,
+                self.code_names_[codes[order, 1]].tolist(),
+                confidence[order].tolist(),
+                [
+                    spans[a:b]
+                    for a, b in zip(
+                        code_ptr[order].tolist(), code_ptr[order + 1].tolist(), strict=True
+                    )
+                ],
             )
-            out.append(result)
+        )
+        out = [RuleResult(assignments[a:b]) for a, b in pairwise(doc_ptr)]
+        for d, code in denied.tolist():
+            out[d].denied = out[d].denied | {self.code_ids_[code]}
         return out
 
     def _why(self, code_id: str, reasons: list[tuple[str, Context, str]]) -> str:

@@ -256,6 +256,61 @@ def word_classes(words, bits, mat):
     return out
 
 
+# -- the words seen ---------------------------------------------------------------------------
+# An open-addressing table of words by ORTH id (a hash, so its low bits spread well; 0, the
+# empty string's id, marks a free slot), giving each word's row in ``matching.WordTable``.
+
+
+@kernel
+def word_rows(keys, rows, orth):
+    """Each token's row in the word table, -1 where its word is not in it yet."""
+    mask = np.uint64(keys.shape[0] - 1)
+    free = np.uint64(0)
+    out = np.empty(orth.shape[0], np.int64)
+    for t in range(orth.shape[0]):
+        word = orth[t]
+        s = np.int64(word & mask)
+        while True:
+            if keys[s] == word:
+                out[t] = rows[s]
+                break
+            if keys[s] == free:
+                out[t] = -1
+                break
+            s = (s + 1) % keys.shape[0]
+    return out
+
+
+@kernel
+def word_insert(keys, rows, words, first):
+    """Put ``words`` (distinct, not yet in the table) in it, with rows first, first + 1..."""
+    mask = np.uint64(keys.shape[0] - 1)
+    free = np.uint64(0)
+    for i in range(words.shape[0]):
+        s = np.int64(words[i] & mask)
+        while keys[s] != free:
+            s = (s + 1) % keys.shape[0]
+        keys[s] = words[i]
+        rows[s] = first + i
+
+
+@kernel
+def word_matrix(own, rows, values, dense, token_cols, word_cols, width):
+    """The token matrix (``width`` columns): the token's own columns (``own`` after its first,
+    ORTH) and its word's ``values`` (its row of the word table); and each token's dense values."""
+    mat = np.empty((own.shape[0], width), np.uint64)
+    out = np.empty((own.shape[0], dense.shape[1]), np.int64)
+    for t in range(own.shape[0]):
+        for j in range(token_cols.shape[0]):
+            mat[t, token_cols[j]] = own[t, j + 1]
+        r = rows[t]
+        for j in range(word_cols.shape[0]):
+            mat[t, word_cols[j]] = values[r, j]
+        for j in range(dense.shape[1]):
+            out[t, j] = dense[r, j]
+    return mat, out
+
+
 # -- a Doc's cue words ------------------------------------------------------------------------
 
 
