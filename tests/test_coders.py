@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from spacy.matcher import Matcher
 
 from qualcode.codebook import default_codebook_path, load_codebook
 from qualcode.coding import scan
+from qualcode.coding.base import evidence_json
 from qualcode.coding.hybrid import HybridCoder
 from qualcode.coding.matching import PatternIndex, WordTable
 from qualcode.coding.model import ModelCoder
@@ -237,6 +239,18 @@ def test_coding_leaves_nothing_for_the_cycle_collector(shipped):
     assert sum(len(r) for r in results) > 500
     rules.predict(texts[:3])
     assert gc.isenabled()
+
+
+def test_evidence_is_stored_as_json_dumps_writes_it(rules, shipped):
+    """The store's evidence column is written by ``evidence_json``, which quotes each reason
+    once a run: it gives what ``json.dumps`` gives, for every coding of the demo gold."""
+    quoted: dict[str, str] = {}
+    texts = default_units(shipped).texts + ODD_TEXTS
+    codings = [a for result in rules.predict(texts) for a in result]
+    assert len(codings) > 500
+    for a in codings:
+        assert evidence_json(a.evidence, quoted) == json.dumps([e.as_dict() for e in a.evidence])
+    assert 0 < len(quoted) < len(codings)
 
 
 def test_lemmas_matched_on_the_lower_case_form_are_the_lemmatisers(shipped):

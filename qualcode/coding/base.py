@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -17,6 +18,19 @@ class Evidence(NamedTuple):
 
     def as_dict(self) -> dict[str, Any]:
         return {"start": self.start, "end": self.end, "why": self.why}
+
+
+def evidence_json(evidence: list[Evidence], quoted: dict[str, str]) -> str:
+    """``json.dumps([e.as_dict() for e in evidence])``, character for character, with each
+    reason quoted once (``quoted``, kept by the caller): a run gives the same few hundred
+    reasons to a hundred thousand codings."""
+    parts = []
+    for start, end, why in evidence:
+        text = quoted.get(why)
+        if text is None:
+            text = quoted[why] = json.dumps(why)
+        parts.append(f'{{"start": {int(start)}, "end": {int(end)}, "why": {text}}}')
+    return "[" + ", ".join(parts) + "]"
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ from qualcode.codebook import Codebook, default_codebook_path, load_codebook, st
 from qualcode.codebook.load import shipped_codebook_hash
 from qualcode.codebook.store import code_ids, load_stored_codebook
 from qualcode.coding import cache
+from qualcode.coding.base import evidence_json
 from qualcode.coding.expected import Expected, expected_for
 from qualcode.coding.spans import DocumentCodings, insert_spans, respondent_segments_of
 from qualcode.coding.training import Units, default_units, read_coding_rows, units_from_store
@@ -406,6 +407,7 @@ def _code_project(
     # segments are read, coded and written a chunk at a time, so memory stays flat. Readers
     # are not blocked meanwhile (WAL); other writers wait for the run.
     pending: deque[list[Any]] = deque()  # chunks read, in order, not yet written
+    quoted: dict[str, str] = {}  # the reasons of this run's evidence, as JSON
 
     def texts() -> Iterator[list[str]]:
         for segments in segment_chunks(store, site):
@@ -437,7 +439,7 @@ def _code_project(
                     who,
                     run_id,
                     a.confidence,
-                    json.dumps([e.as_dict() for e in a.evidence]),
+                    evidence_json(a.evidence, quoted),
                     now,
                 )
                 for s, assignments in zip(segments, results, strict=True)
