@@ -102,16 +102,19 @@ def coder_id(store: Store, name: str, kind: str) -> int:
 
 
 def make_coder(kind: str, codebook: Codebook, **params: Any):
-    # imported here: scikit-learn and spaCy load only for commands that code
-    from qualcode.coding.hybrid import HybridCoder
-    from qualcode.coding.model import ModelCoder
-    from qualcode.coding.rules import RuleCoder
-
+    # imported here, each coder's own: scikit-learn and spaCy load only for commands that code,
+    # and the model's and family gate's modules only for the coders that use them
     if kind == "rules":
+        from qualcode.coding.rules import RuleCoder
+
         return RuleCoder(codebook, spacy_model=params.get("spacy_model"))
     if kind == "model":
+        from qualcode.coding.model import ModelCoder
+
         return ModelCoder(codebook, threshold=params.get("threshold"))
     if kind == "hybrid":
+        from qualcode.coding.hybrid import HybridCoder
+
         return HybridCoder(
             codebook,
             spacy_model=params.get("spacy_model"),
