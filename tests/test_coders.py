@@ -211,7 +211,7 @@ def test_the_word_table_reads_what_to_array_reads(
     for first in range(0, len(docs), 64):
         batch = docs[first : first + 64]
         count = table.count
-        mat, offsets, dense = table.read(batch)
+        mat, offsets, dense = table.read([table.own(doc) for doc in batch])
         restarts += table.count < count
         expected = np.concatenate([index.matrix(doc) for doc in batch])
         assert mat.tolist() == expected.tolist()
@@ -219,6 +219,17 @@ def test_the_word_table_reads_what_to_array_reads(
         assert offsets.tolist() == [0, *np.cumsum([len(doc) for doc in batch]).tolist()]
     assert restarts >= 2
     assert len(index.columns) > len(scan.TOKEN_ATTRS)  # the patterns' own columns were read too
+
+
+def test_patterns_left_to_spacys_matcher_still_code(data):
+    """A pattern the compiled matcher leaves to spaCy's Matcher ("!": "team" not followed by
+    "manager") still codes in ``predict``, which keeps each batch's Docs only for it."""
+    rules = RuleCoder(load_codebook(data / "codebooks" / "operators.yaml")).fit()
+    assert len(rules.matcher_.fallback)
+    coded, not_coded = rules.predict(["We had a team talk.", "We had a team manager."])
+    assert [a.code for a in coded] == ["status.ops"]
+    assert 'rule "team not manager"' in coded[0].evidence[0].why
+    assert list(not_coded) == []
 
 
 def test_coding_leaves_nothing_for_the_cycle_collector(shipped):

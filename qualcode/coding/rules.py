@@ -163,20 +163,32 @@ class RuleCoder(BaseEstimator):
             # With no component left to run, the tokenizer alone makes the same Docs.
             pipe = self.nlp_.pipe if self.nlp_.pipe_names else self.nlp_.tokenizer.pipe
             docs = pipe(texts, batch_size=self.batch_size)
+            table = self.matcher_.words()
+            keep = len(self.matcher_.fallback) > 0  # only spaCy's Matcher needs the Docs kept
             for first in range(0, len(texts), self.batch_size):
-                batch = list(islice(docs, self.batch_size))
-                results += self._code_batch(batch, texts[first : first + len(batch)], whys)
+                own, kept = [], []
+                for doc in islice(docs, self.batch_size):
+                    own.append(table.own(doc))
+                    if keep:
+                        kept.append(doc)
+                results += self._code_batch(kept, own, texts[first : first + len(own)], whys)
                 if progress:
-                    progress(len(batch))
+                    progress(len(own))
         return results
 
     def _code_batch(
-        self, docs: list[Doc], texts: list[str], whys: dict[Any, str]
+        self,
+        docs: list[Doc],
+        own: list[numpy.ndarray | None],
+        texts: list[str],
+        whys: dict[Any, str],
     ) -> list[RuleResult]:
-        """Code a batch of Docs in compiled passes (``qualcode.coding.scan``): match, put each
-        match in its context, merge; then put the codes, evidence and reasons into Assignments."""
+        """Code a batch of Docs, given each one's own columns (``WordTable.own``; the Docs
+        themselves only when spaCy's Matcher has patterns), in compiled passes
+        (``qualcode.coding.scan``): match, put each match in its context, merge; then put the
+        codes, evidence and reasons into Assignments."""
         index = self.matcher_
-        mat, offsets, matches = index.batch(docs)
+        mat, offsets, matches = index.batch(docs, own)
         cues = scan.cue_words()
         kernels = scan.kernels()
         rows, denied = kernels.contexts(
@@ -195,7 +207,7 @@ class RuleCoder(BaseEstimator):
         # Each Doc's codes by confidence, highest first (ties in the order found).
         confidence = self.confidence_[codes[:, 2], codes[:, 3]]
         order = numpy.lexsort((numpy.arange(len(codes)), -confidence, codes[:, 0]))
-        doc_ptr = numpy.searchsorted(codes[order, 0], numpy.arange(len(docs) + 1)).tolist()
+        doc_ptr = numpy.searchsorted(codes[order, 0], numpy.arange(len(texts) + 1)).tolist()
         # Each code's evidence spans in order, each span's reasons in order.
         code_ptr = numpy.concatenate(([0], numpy.cumsum(codes[:, 4])))
         ev_ptr = numpy.concatenate(([0], numpy.cumsum(evidence[:, 2])))
