@@ -345,7 +345,9 @@ class WordTable:
         self.rows = np.zeros(self.FIRST_SLOTS, dtype=np.int64)
         self.words = np.zeros(self.FIRST_SLOTS // 2, dtype=np.uint64)  # in row order
         self.values = np.zeros((self.FIRST_SLOTS // 2, len(self.word_cols)), dtype=np.uint64)
-        self.dense = np.zeros((self.FIRST_SLOTS // 2, self.lexicon[3].shape[1]), dtype=np.int64)
+        # each word's dense values, when they are the word's alone (else none are kept)
+        slots = self.lexicon[3].shape[1] if self.keeps_dense else 0
+        self.dense = np.zeros((self.FIRST_SLOTS // 2, slots), dtype=np.int64)
 
     def own(self, doc: Doc) -> np.ndarray | None:
         """The Doc's ORTH and its tokens' own columns (None for an empty Doc). Read as each Doc
@@ -391,9 +393,11 @@ class WordTable:
         if not np.array_equal(read[:, 0], words):
             raise AssertionError("a word's ORTH changed on reading it again")
         values = read[:, 1:]
-        lone = np.zeros((len(words), self.width), dtype=np.uint64)
-        lone[:, self.word_cols] = values
-        dense = kernels.dense_values(self.lexicon, lone)
+        dense = np.zeros((len(words), 0), dtype=np.int64)
+        if self.keeps_dense:
+            alone = np.zeros((len(words), self.width), dtype=np.uint64)
+            alone[:, self.word_cols] = values
+            dense = kernels.dense_values(self.lexicon, alone)
         first, self.count = self.count, self.count + len(words)
         if self.count > len(self.words):  # room for twice as many, in the table at half full
             size = 1 << max(self.count, 1).bit_length()

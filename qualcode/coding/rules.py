@@ -6,7 +6,6 @@ import gc
 import re
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from itertools import islice, pairwise
 from typing import Any
 
@@ -49,7 +48,6 @@ def collector_paused():
             gc.enable()
 
 
-@lru_cache(maxsize=256)
 def _confidence(patterns: int, plain: bool) -> float:
     """A code's confidence from how many distinct patterns found it, and whether any found it
     plainly (else only as its prerequisite's absence)."""
