@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import random
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from spacy.matcher import Matcher
 from qualcode.codebook import default_codebook_path, load_codebook
 from qualcode.coding import scan
 from qualcode.coding.base import evidence_json
+from qualcode.coding.chunks import ChunkTokens, is_plain
 from qualcode.coding.hybrid import HybridCoder
 from qualcode.coding.matching import PatternIndex, WordTable
 from qualcode.coding.model import ModelCoder
@@ -211,7 +213,7 @@ def test_the_word_table_reads_what_to_array_reads(
     for first in range(0, len(docs), 64):
         batch = docs[first : first + 64]
         count = table.count
-        mat, offsets, dense = table.read([table.own(doc) for doc in batch])
+        mat, offsets, dense = table.read(*table.stack([table.own(doc) for doc in batch]))
         restarts += table.count < count
         expected = np.concatenate([index.matrix(doc) for doc in batch])
         assert mat.tolist() == expected.tolist()
@@ -219,6 +221,90 @@ def test_the_word_table_reads_what_to_array_reads(
         assert offsets.tolist() == [0, *np.cumsum([len(doc) for doc in batch]).tolist()]
     assert restarts >= 2
     assert len(index.columns) > len(scan.TOKEN_ATTRS)  # the patterns' own columns were read too
+
+
+def special_cases_split_by_spaces(tokenizer, count: int, seed: int = 0) -> list[str]:
+    """Made-up text full of spaCy's special cases ("a.m.", ":(", "don't"...) run together, some
+    split by a space, between words that patterns name: the text where tokenising chunk by
+    chunk could go wrong."""
+    rng = random.Random(seed)
+    cases = [*sorted(tokenizer.rules), "(", ")", ".", "'", "pooled", "budget", "not", "-"]
+    texts = []
+    for _ in range(count):
+        words = []
+        for _ in range(rng.randint(1, 8)):
+            word = rng.choice(cases)
+            if len(word) > 1 and rng.random() < 0.3:
+                cut = rng.randint(1, len(word) - 1)
+                word = word[:cut] + " " + word[cut:]
+            words.append(word)
+        texts.append(" ".join(words) if rng.random() < 0.5 else "".join(words))
+    return texts
+
+
+def test_tokens_read_chunk_by_chunk_are_spacys(shipped, monkeypatch):
+    """``ChunkTokens`` gives each text's ORTH, offsets and sentence start as ``Doc.to_array``
+    reads them from spaCy's tokeniser, on the demo gold, odd text (newlines, double spaces,
+    emoji, URLs) and made-up text where special cases meet across spaces (where spaCy's
+    tokeniser looks past a chunk, and the text is left to it): while the chunk table grows from
+    a few and starts again past its limit."""
+    monkeypatch.setattr(ChunkTokens, "MAX_CHUNKS", 300)
+    rules = RuleCoder(shipped).fit()
+    tokenizer = rules.nlp_.tokenizer
+    chunks = ChunkTokens(tokenizer, ["SENT_START", "IDX"])
+    made_up = special_cases_split_by_spaces(tokenizer, 3000)
+    texts = default_units(shipped).texts + ODD_TEXTS + made_up
+    assert sum(is_plain(t) for t in texts) > 0.9 * len(texts)
+    restarts, unmarked = 0, 0  # first tokens spaCy does not mark as a start
+    for first in range(0, len(texts), 100):
+        batch = texts[first : first + 100]
+        before = len(chunks.chunks)
+        own, lengths = chunks.batch(batch)
+        restarts += len(chunks.chunks) < before
+        docs = [tokenizer(text) for text in batch]
+        expected = [doc.to_array(["ORTH", "SENT_START", "IDX"]).reshape(-1, 3) for doc in docs]
+        for columns in expected:
+            # spaCy leaves 0 at the first token when it split the first chunk again for a
+            # special case ("It's"); a start there bounds no clause (``scan._clause``)
+            if len(columns) and columns[0, 1] == 0:
+                columns[0, 1] = 1
+                unmarked += 1
+        assert lengths.tolist() == [len(doc) for doc in docs]
+        assert own.tolist() == np.concatenate(expected).tolist()
+    assert restarts >= 2
+    assert unmarked
+    # made-up text where chunk-by-chunk tokens would differ from spaCy's was found and left to it
+    differ = [
+        text
+        for text in made_up
+        if [t.orth for t in tokenizer(text)]
+        != [t.orth for chunk in text.split(" ") for t in tokenizer(chunk)]
+    ]
+    assert differ
+    own, lengths = chunks.batch(differ)
+    assert own[:, 0].tolist() == [t.orth for text in differ for t in tokenizer(text)]
+    assert own[:, 2].tolist() == [t.idx for text in differ for t in tokenizer(text)]
+
+
+def test_rules_code_the_same_with_and_without_docs(rules, shipped):
+    """The rule coder reads tokens chunk by chunk when it needs no Doc (``chunks_``); coding
+    through Docs, as with a trained pipeline, gives the same codes, confidences, evidence and
+    denials."""
+    assert rules.chunks_ is not None
+    tokenizer = rules.nlp_.tokenizer
+    texts = (
+        default_units(shipped).texts
+        + ODD_TEXTS
+        + special_cases_split_by_spaces(tokenizer, 500, seed=1)
+        + ["Nobody pooled the budget :( (we wish we had) a.m . on paper"]
+    )
+    fast = rules.predict(texts)
+    through_docs = RuleCoder(shipped).fit()
+    through_docs.chunks_ = None
+    slow = through_docs.predict(texts)
+    assert [list(r) for r in fast] == [list(r) for r in slow]
+    assert [r.denied for r in fast] == [r.denied for r in slow]
+    assert sum(len(r) for r in fast) > 500
 
 
 def test_patterns_left_to_spacys_matcher_still_code(data):

@@ -242,12 +242,14 @@ class PatternIndex:
         return self._words
 
     def batch(
-        self, docs: list[Doc], own: list[np.ndarray | None] | None = None
+        self, docs: list[Doc], own: tuple[np.ndarray, np.ndarray] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(token matrix, where each Doc's rows start and end, matches) of a batch of Docs.
 
-        ``own``: each Doc's own columns (``WordTable.own``), when they were read as the Docs were
-        made; the Docs themselves are then needed only by patterns left to spaCy's Matcher.
+        ``own``: the Docs' own columns and their counts of tokens (``WordTable.stack`` of
+        ``WordTable.own``, or ``chunks.ChunkTokens.batch``), when they were read as the Docs were
+        made or without making Docs; the Docs are then needed only by patterns left to spaCy's
+        Matcher.
 
         The matches are rows (Doc, key number, start, end), starts and ends counted in the Doc:
         the longest for each key and start (spaCy's own Matcher's: each it finds), sorted by
@@ -255,7 +257,9 @@ class PatternIndex:
         """
         pt, key_rank, _ = self.tables()
         table = self.words()
-        mat, offsets, dense = table.read([table.own(doc) for doc in docs] if own is None else own)
+        if own is None:
+            own = table.stack([table.own(doc) for doc in docs])
+        mat, offsets, dense = table.read(*own)
         kernels = scan.kernels()
         found = kernels.candidates(pt, dense, mat, offsets)
         if len(found):  # the longest for each Doc, key and start
@@ -355,17 +359,22 @@ class WordTable:
         reading a batch of Docs made before."""
         return doc.to_array(self.read_ids) if len(doc) else None
 
-    def read(self, own: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """From each Doc's ``own`` columns: (token matrix, where each Doc's rows start and end,
+    def stack(self, own: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+        """Docs' ``own`` columns one after another, and each Doc's count of tokens."""
+        lengths = np.array([0 if o is None else len(o) for o in own], dtype=np.int64)
+        parts = [o for o in own if o is not None]
+        if not parts:
+            return np.zeros((0, len(self.read_ids)), dtype=np.uint64), lengths
+        return np.concatenate(parts), lengths
+
+    def read(self, own: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, ...]:
+        """From Docs' ``own`` columns, one Doc's after another, ``lengths`` tokens each (``stack``,
+        or ``chunks.ChunkTokens.batch``): (token matrix, where each Doc's rows start and end,
         each token's dense pattern values), the matrix column for column what
         ``PatternIndex.matrix`` gives."""
         kernels = scan.kernels()
-        offsets = np.zeros(len(own) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([0 if o is None else len(o) for o in own])
-        parts = [o for o in own if o is not None]
-        if not parts:
-            parts = [np.zeros((0, len(self.read_ids)), dtype=np.uint64)]
-        own = np.concatenate(parts)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum(lengths)
         orth = np.ascontiguousarray(own[:, 0])
         rows = kernels.word_rows(self.keys, self.rows, orth)
         new = rows < 0
@@ -401,9 +410,9 @@ class WordTable:
         first, self.count = self.count, self.count + len(words)
         if self.count > len(self.words):  # room for twice as many, in the table at half full
             size = 1 << max(self.count, 1).bit_length()
-            self.words = _resized(self.words, size)
-            self.values = _resized(self.values, size)
-            self.dense = _resized(self.dense, size)
+            self.words = resized(self.words, size)
+            self.values = resized(self.values, size)
+            self.dense = resized(self.dense, size)
             self.keys = np.zeros(2 * size, dtype=np.uint64)
             self.rows = np.zeros(2 * size, dtype=np.int64)
             kernels.word_insert(self.keys, self.rows, self.words[:first], 0)
@@ -413,7 +422,8 @@ class WordTable:
         kernels.word_insert(self.keys, self.rows, words, first)
 
 
-def _resized(array: np.ndarray, rows: int) -> np.ndarray:
+def resized(array: np.ndarray, rows: int) -> np.ndarray:
+    """A copy of ``array`` with ``rows`` rows: cut, or grown with zeros."""
     out = np.zeros((rows, *array.shape[1:]), dtype=array.dtype)
     out[: min(rows, len(array))] = array[:rows]
     return out

@@ -6,7 +6,7 @@ import gc
 import re
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from itertools import islice, pairwise
+from itertools import islice, pairwise, repeat
 from typing import Any
 
 import numpy
@@ -18,6 +18,7 @@ from spacy.tokens import Doc
 from qualcode.codebook import Codebook
 from qualcode.coding import scan
 from qualcode.coding.base import Assignment, Evidence, segment_texts
+from qualcode.coding.chunks import ChunkTokens
 from qualcode.coding.matching import PatternIndex
 from qualcode.coding.negation import ALTERNATIVE_CUES, Context
 from qualcode.coding.nlp import LOOKUP_LEMMATIZER, load_nlp
@@ -109,6 +110,7 @@ class RuleCoder(BaseEstimator):
                 self.matcher_.add(code.id, code.id, list(pattern), exclude=True)
         self.codes_ = sorted({key.split("#")[0] for key in self.patterns_})
         self._describe_patterns()
+        self.chunks_ = self._chunk_tokens()
         # What the compiled pass needs to know of the codes, by number.
         self.code_ids_ = list(self.codebook.codes)
         number = {code_id: i for i, code_id in enumerate(self.code_ids_)}
@@ -149,15 +151,14 @@ class RuleCoder(BaseEstimator):
         texts = segment_texts(list(segments))
         results: list[RuleResult] = []
         whys: dict[Any, str] = {}  # reasons already put in words, this run
-        # Clauses are bounded by punctuation and clause words, which also end sentences, so the
-        # sentencizer adds nothing here but time (a fifth of tokenising); it is skipped.
-        # The lemmatiser too when lemmas are matched on the lower-case form, unless spaCy's own
-        # Matcher has patterns to match (it reads lemmas).
-        skip = ["sentencizer", "senter", "parser"]
-        if self.matcher_.lemmas_from_lower and not len(self.matcher_.fallback):
-            skip.append(LOOKUP_LEMMATIZER)
-        skip = [name for name in skip if name in self.nlp_.pipe_names]
-        with self.nlp_.select_pipes(disable=skip), collector_paused():
+        with self.nlp_.select_pipes(disable=self._skipped()), collector_paused():
+            if self.chunks_ is not None:  # spaCy's tokens, without making Docs
+                for first in range(0, len(texts), self.batch_size):
+                    batch = texts[first : first + self.batch_size]
+                    results += self._code_batch([], self.chunks_.batch(batch), batch, whys)
+                    if progress:
+                        progress(len(batch))
+                return results
             # With no component left to run, the tokenizer alone makes the same Docs.
             pipe = self.nlp_.pipe if self.nlp_.pipe_names else self.nlp_.tokenizer.pipe
             docs = pipe(texts, batch_size=self.batch_size)
@@ -169,20 +170,47 @@ class RuleCoder(BaseEstimator):
                     own.append(table.own(doc))
                     if keep:
                         kept.append(doc)
-                results += self._code_batch(kept, own, texts[first : first + len(own)], whys)
+                batch = texts[first : first + len(own)]
+                results += self._code_batch(kept, table.stack(own), batch, whys)
                 if progress:
                     progress(len(own))
         return results
 
+    def _skipped(self) -> list[str]:
+        """The pipeline's components that coding skips. Clauses are bounded by punctuation and
+        clause words, which also end sentences, so the sentencizer adds nothing here but time (a
+        fifth of tokenising). The lemmatiser too when lemmas are matched on the lower-case form,
+        unless spaCy's own Matcher has patterns to match (it reads lemmas)."""
+        skip = ["sentencizer", "senter", "parser"]
+        if self.matcher_.lemmas_from_lower and not len(self.matcher_.fallback):
+            skip.append(LOOKUP_LEMMATIZER)
+        return [name for name in skip if name in self.nlp_.pipe_names]
+
+    def _chunk_tokens(self) -> ChunkTokens | None:
+        """The tokens read chunk by chunk (``qualcode.coding.chunks``), when coding needs no
+        Doc: no component left to run, no pattern for spaCy's Matcher, and only columns the
+        chunks give."""
+        table = self.matcher_.words()
+        attrs = [self.matcher_.columns[j] for j in table.token_cols]
+        tokenizer = self.nlp_.tokenizer
+        if (
+            set(self.nlp_.pipe_names) - set(self._skipped())
+            or len(self.matcher_.fallback)
+            or not ChunkTokens.can_read(tokenizer, attrs)
+        ):
+            return None
+        return ChunkTokens(tokenizer, attrs)
+
     def _code_batch(
         self,
         docs: list[Doc],
-        own: list[numpy.ndarray | None],
+        own: tuple[numpy.ndarray, numpy.ndarray],
         texts: list[str],
         whys: dict[Any, str],
     ) -> list[RuleResult]:
-        """Code a batch of Docs, given each one's own columns (``WordTable.own``; the Docs
-        themselves only when spaCy's Matcher has patterns), in compiled passes
+        """Code a batch of texts, given their tokens' own columns and counts (``WordTable.stack``
+        or ``ChunkTokens.batch``; the Docs themselves only when spaCy's Matcher has patterns), in
+        compiled passes
         (``qualcode.coding.scan``): match, put each match in its context, merge; then put the
         codes, evidence and reasons into Assignments."""
         index = self.matcher_
@@ -224,29 +252,41 @@ class RuleCoder(BaseEstimator):
             plain, -1, ends[numpy.where(plain, 0, base + reasons[:, 3] - 1)]
         )
         # The reason in words of each span. Most often one rule found it, plainly: its words are
-        # known by the code and rule alone.
+        # known by the code and rule alone, put in words once a run.
         first = ev_ptr[:-1]
         alone = (evidence[:, 2] == 1) & plain[first]
-        pairs = (codes[ev_code, 1] * len(index.keys) + reasons[first, 0]).tolist()
-        said_why = []
-        for e, (pair, one) in enumerate(zip(pairs, alone.tolist(), strict=True)):
-            why = whys.get(pair) if one else None
-            if why is None:
-                d, code = codes[ev_code[e], :2].tolist()
-                said: list[tuple[int, int, str | None]] = []  # (rule, context, cue as written)
-                for key, context, cue_start, cue_end in reasons[ev_ptr[e] : ev_ptr[e + 1]].tolist():
-                    reason = (key, context, texts[d][cue_start:cue_end] if cue_end >= 0 else None)
-                    if reason not in said:
-                        said.append(reason)
-                remembered = pair if one else (code, *said)  # by numbers and cues
-                why = whys.get(remembered)
+        pairs = codes[ev_code, 1] * len(index.keys) + reasons[first, 0]
+        said_why = numpy.empty(len(evidence), dtype=object)
+        if alone.any():
+            known, which = numpy.unique(pairs[alone], return_inverse=True)
+            words = []
+            for pair in known.tolist():
+                why = whys.get(pair)
                 if why is None:
-                    why = whys[remembered] = self._why(
-                        self.code_ids_[code],
-                        [(index.keys[k], CONTEXTS[c], cue) for k, c, cue in said],
+                    code, key = divmod(pair, len(index.keys))
+                    why = whys[pair] = self._why(
+                        self.code_ids_[code], [(index.keys[key], Context.PLAIN, None)]
                     )
-            said_why.append(why)
-        spans = list(map(Evidence, span_starts, span_ends, said_why))
+                words.append(why)
+            said_why[alone] = numpy.array(words, dtype=object)[which]
+        for e in numpy.flatnonzero(~alone).tolist():
+            d, code = codes[ev_code[e], :2].tolist()
+            said: list[tuple[int, int, str | None]] = []  # (rule, context, cue as written)
+            for key, context, cue_start, cue_end in reasons[ev_ptr[e] : ev_ptr[e + 1]].tolist():
+                reason = (key, context, texts[d][cue_start:cue_end] if cue_end >= 0 else None)
+                if reason not in said:
+                    said.append(reason)
+            remembered = (code, *said)  # by numbers and cues
+            why = whys.get(remembered)
+            if why is None:
+                why = whys[remembered] = self._why(
+                    self.code_ids_[code],
+                    [(index.keys[k], CONTEXTS[c], cue) for k, c, cue in said],
+                )
+            said_why[e] = why
+        # (Evidence made as its __new__ makes it, without calling it: in half the time)
+        spans = zip(span_starts, span_ends, said_why.tolist(), strict=True)
+        spans = list(map(tuple.__new__, repeat(Evidence), spans))
         assignments = list(
             map(
                 Assignment,

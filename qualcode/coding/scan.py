@@ -311,6 +311,74 @@ def word_matrix(own, rows, values, dense, token_cols, word_cols, width):
     return mat, out
 
 
+# -- tokens by whitespace chunk ---------------------------------------------------------------
+# ``qualcode.coding.chunks``: the tokens of text whose only whitespace is single spaces, put
+# together from each chunk's tokens (its tokens, their ORTH ids and offsets in the chunk).
+
+
+@kernel
+def chunk_tokens(
+    ids, counts, chunk_len, chunk_ptr, tok_orth, tok_off, edges, pairs, width, idx, sent
+):
+    """The tokens of texts given as chunk ids (``counts`` chunks each, in order): (each token's
+    ORTH and own columns, ``width`` in all: the ORTH in column 0, its offset in the text in
+    column ``idx`` and 1 at each text's first token in column ``sent``, where either is >= 0;
+    tokens per text; whether each text is safe, no chunk boundary in it joining two tokens that
+    spaCy's special cases join).
+
+    ``edges[c]``: a chunk's first and last tokens as its tokeniser and as the affixes alone
+    split it, and whether its last tokens may start such a pair (1) and its first end one (2);
+    ``pairs``: the (first, second) tokens that stand side by side in a special case, sorted."""
+    total = 0
+    for k in range(ids.shape[0]):
+        total += chunk_ptr[ids[k] + 1] - chunk_ptr[ids[k]]
+    own = np.zeros((total, width), np.uint64)
+    lengths = np.zeros(counts.shape[0], np.int64)
+    safe = np.ones(counts.shape[0], np.bool_)
+    firsts = pairs[:, 0].copy()
+    row = 0
+    k = 0
+    for t in range(counts.shape[0]):
+        first = row
+        position = 0
+        for j in range(counts[t]):
+            c = ids[k]
+            if (
+                j > 0
+                and edges[ids[k - 1], 4] & 1
+                and edges[c, 4] & 2
+                and _joined(edges[ids[k - 1]], edges[c], firsts, pairs)
+            ):
+                safe[t] = False
+            k += 1
+            for q in range(chunk_ptr[c], chunk_ptr[c + 1]):
+                own[row, 0] = tok_orth[q]
+                row += 1
+            if idx >= 0:
+                for q in range(chunk_ptr[c], chunk_ptr[c + 1]):
+                    own[row - chunk_ptr[c + 1] + q, idx] = position + tok_off[q]
+            position += chunk_len[c] + 1
+        if sent >= 0 and row > first:
+            own[first, sent] = 1
+        lengths[t] = row - first
+    return own, lengths, safe
+
+
+@kernel
+def _joined(before, after, firsts, pairs):
+    """Whether a special case may join the last tokens of one chunk (``before[2:4]``) to the
+    first of the next (``after[:2]``)."""
+    for a in range(2, 4):
+        i = _bisect(firsts, 0, firsts.shape[0], before[a])
+        if i < 0:
+            continue
+        while i < pairs.shape[0] and pairs[i, 0] == before[a]:
+            if pairs[i, 1] == after[0] or pairs[i, 1] == after[1]:
+                return True
+            i += 1
+    return False
+
+
 # -- a Doc's cue words ------------------------------------------------------------------------
 
 

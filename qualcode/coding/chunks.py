@@ -1,0 +1,191 @@
+"""spaCy's tokens of plain-spaced text, put together chunk by chunk, without making Docs.
+
+spaCy's tokeniser splits a text at its spaces into chunks and tokenises each chunk on its own
+(by its cache of chunks seen, else by prefixes, suffixes, infixes and special cases); most of
+its time on survey answers and long turns goes on making the Doc and its tokens, not on
+splitting. The rule coder needs of a text only each token's ORTH id, its offset and where the
+text starts, so for a text whose only whitespace is single spaces (no newline, tab, double or
+leading space: ``plain``) ``ChunkTokens`` splits it at its spaces in C (``str.split``), looks
+each chunk up in a table of chunks seen (tokenised once, by the same spaCy tokeniser, on its
+own) and puts the text's tokens together in compiled code (``scan.chunk_tokens``).
+
+One thing in spaCy's tokeniser looks across spaces: after tokenising, it looks for its special
+cases (``"a.m."``, ``":("``...) as runs of tokens in the whole Doc, and the runs it finds may
+reach over a space (then it leaves the tokens split otherwise than chunk by chunk). A text where
+two chunks meet on tokens that stand side by side in a special case is therefore tokenised by
+spaCy itself, as is every text that is not plain. A test checks the tokens equal spaCy's on the
+demo corpus and on made-up text full of special cases split by spaces.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise, repeat
+
+import numpy as np
+from spacy.attrs import IDS
+from spacy.tokenizer import Tokenizer
+
+from qualcode.coding import scan
+from qualcode.coding.matching import resized
+
+# The token columns this can give besides ORTH: its offset, and the sentence start that spaCy's
+# tokeniser alone gives, 1 at a Doc's first token. (spaCy leaves 0 there when it split the
+# first chunk again for a special case, as in "It's there": a start at the first token bounds
+# no clause, see ``scan._clause``, so here it is always 1.)
+TOKEN_ATTRS = ("IDX", "SENT_START")
+
+
+class ChunkTokens:
+    """Each text's tokens (ORTH and ``attrs``, as ``Doc.to_array`` reads them from
+    ``tokenizer(text)``), from a table of the chunks seen; ``batch`` reads a batch of texts.
+    Past ``MAX_CHUNKS`` chunks the table starts again, so its memory stays bounded."""
+
+    MAX_CHUNKS = 1 << 17
+
+    def __init__(self, tokenizer: Tokenizer, attrs: list[str]) -> None:
+        if not self.can_read(tokenizer, attrs):
+            raise ValueError(f"ChunkTokens cannot read {attrs} with {type(tokenizer).__name__}")
+        self.tokenizer = tokenizer
+        self.ids = [IDS["ORTH"], *(IDS[name] for name in attrs)]
+        self.width = 1 + len(attrs)
+        self.idx = 1 + attrs.index("IDX") if "IDX" in attrs else -1
+        self.sent = 1 + attrs.index("SENT_START") if "SENT_START" in attrs else -1
+        # The same prefixes, suffixes and infixes, without special cases: how spaCy splits a
+        # text before it looks for its special cases across the Doc.
+        self.affixes = Tokenizer(
+            tokenizer.vocab,
+            rules={},
+            prefix_search=tokenizer.prefix_search,
+            suffix_search=tokenizer.suffix_search,
+            infix_finditer=tokenizer.infix_finditer,
+            token_match=tokenizer.token_match,
+            url_match=tokenizer.url_match,
+        )
+        pairs = set()
+        for case in tokenizer.rules or {}:
+            for split in (self.affixes, tokenizer):
+                orths = [token.orth for token in split(case)]
+                pairs.update(pairwise(orths))
+        self.pairs = np.array(sorted(pairs), dtype=np.uint64).reshape(-1, 2)
+        self.pair_firsts = {a for a, _ in pairs}
+        self.pair_seconds = {b for _, b in pairs}
+        self._clear()
+
+    @staticmethod
+    def can_read(tokenizer, attrs: list[str]) -> bool:
+        """Whether the columns can be read this way: spaCy's own tokeniser, and no token column
+        but the offset and sentence start."""
+        return type(tokenizer) is Tokenizer and set(attrs) <= set(TOKEN_ATTRS)
+
+    def _clear(self) -> None:
+        self.chunks: dict[str, int] = {}
+        self.chunk_len = np.zeros(1024, dtype=np.int64)
+        self.chunk_ptr = np.zeros(1025, dtype=np.int64)
+        self.edges = np.zeros((1024, 5), dtype=np.uint64)
+        self.tok_orth = np.zeros(2048, dtype=np.uint64)
+        self.tok_off = np.zeros(2048, dtype=np.int64)
+
+    def batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(every token's ORTH and columns, the texts' one after another; tokens per text)."""
+        joined = " ".join(texts)
+        if is_plain(joined):  # then so is every text (an empty one would leave two spaces)
+            plain, chosen = slice(None), texts
+        else:
+            plain = [i for i, text in enumerate(texts) if is_plain(text)]
+            chosen = [texts[i] for i in plain]
+            joined = " ".join(chosen)
+        own = np.zeros((0, self.width), dtype=np.uint64)
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        safe = np.zeros(len(texts), dtype=bool)
+        if chosen:
+            ids = self._ids(joined.split(" "))
+            counts = np.fromiter(map(str.count, chosen, repeat(" ")), np.int64, len(chosen)) + 1
+            own, found, ok = scan.kernels().chunk_tokens(
+                ids,
+                counts,
+                self.chunk_len,
+                self.chunk_ptr,
+                self.tok_orth,
+                self.tok_off,
+                self.edges,
+                self.pairs,
+                self.width,
+                self.idx,
+                self.sent,
+            )
+            lengths[plain] = found
+            safe[plain] = ok
+        if safe.all():
+            return own, lengths
+        # Put the texts spaCy tokenises itself in their places.
+        parts, starts = [], np.concatenate(([0], np.cumsum(lengths)))
+        for i, text in enumerate(texts):
+            if safe[i]:
+                parts.append(own[starts[i] : starts[i + 1]])
+                continue
+            doc = self.tokenizer(text)
+            columns = doc.to_array(self.ids).reshape(-1, self.width)
+            if len(doc) and self.sent >= 0:
+                columns[0, self.sent] = 1  # see TOKEN_ATTRS
+            parts.append(columns)
+            lengths[i] = len(doc)
+        own = np.concatenate(parts) if parts else own
+        return own.astype(np.uint64, copy=False), lengths
+
+    def _ids(self, chunks: list[str]) -> np.ndarray:
+        """Each chunk's number in the table, tokenising the ones not seen before."""
+        ids = np.fromiter(map(self.chunks.get, chunks, repeat(-1)), np.int64, len(chunks))
+        if (ids < 0).any():
+            new = list(dict.fromkeys(c for c, i in zip(chunks, ids.tolist(), strict=True) if i < 0))
+            if len(self.chunks) + len(new) > self.MAX_CHUNKS:  # start again, with these chunks
+                self._clear()
+                new = list(dict.fromkeys(chunks))
+            self._add(new)
+            ids = np.fromiter(map(self.chunks.get, chunks), np.int64, len(chunks))
+        return ids
+
+    def _add(self, new: list[str]) -> None:
+        first = len(self.chunks)
+        count = first + len(new)
+        orths, offsets, ptr, edges = [], [], [], []
+        tokens = self.chunk_ptr[first]
+        for chunk in new:
+            doc = self.tokenizer(chunk)
+            split = self.affixes(chunk)
+            orths += [token.orth for token in doc]
+            offsets += [token.idx for token in doc]
+            tokens += len(doc)
+            ptr.append(tokens)
+            ends = (doc[0].orth, split[0].orth, doc[-1].orth, split[-1].orth)
+            may = (ends[2] in self.pair_firsts or ends[3] in self.pair_firsts) + 2 * (
+                ends[0] in self.pair_seconds or ends[1] in self.pair_seconds
+            )
+            edges.append((*ends, may))
+        if count > len(self.chunk_len):
+            size = 1 << count.bit_length()
+            self.chunk_len = resized(self.chunk_len, size)
+            self.chunk_ptr = resized(self.chunk_ptr, size + 1)
+            self.edges = resized(self.edges, size)
+        if tokens > len(self.tok_orth):
+            size = 1 << int(tokens).bit_length()
+            self.tok_orth = resized(self.tok_orth, size)
+            self.tok_off = resized(self.tok_off, size)
+        self.chunk_len[first:count] = [len(chunk) for chunk in new]
+        self.chunk_ptr[first + 1 : count + 1] = ptr
+        self.edges[first:count] = np.array(edges, dtype=np.uint64).reshape(-1, 5)
+        start = self.chunk_ptr[first]
+        self.tok_orth[start:tokens] = np.array(orths, dtype=np.uint64)
+        self.tok_off[start:tokens] = offsets
+        self.chunks.update(zip(new, range(first, count), strict=True))
+
+
+def is_plain(text: str) -> bool:
+    """Whether a text's only whitespace is single spaces between words: no other whitespace (no
+    whitespace but the space is printable), no two spaces together, none at either end."""
+    return (
+        bool(text)
+        and text.isprintable()
+        and "  " not in text
+        and text[0] != " "
+        and text[-1] != " "
+    )
