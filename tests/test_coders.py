@@ -258,9 +258,9 @@ def test_tokens_read_chunk_by_chunk_are_spacys(shipped, monkeypatch):
     restarts, unmarked = 0, 0  # first tokens spaCy does not mark as a start
     for first in range(0, len(texts), 100):
         batch = texts[first : first + 100]
-        before = len(chunks.chunks)
+        before = chunks.count
         own, lengths = chunks.batch(batch)
-        restarts += len(chunks.chunks) < before
+        restarts += chunks.count < before
         docs = [tokenizer(text) for text in batch]
         expected = [doc.to_array(["ORTH", "SENT_START", "IDX"]).reshape(-1, 3) for doc in docs]
         for columns in expected:

@@ -19,7 +19,7 @@ demo corpus and on made-up text full of special cases split by spaces.
 
 from __future__ import annotations
 
-from itertools import pairwise, repeat
+from itertools import pairwise
 
 import numpy as np
 from spacy.attrs import IDS
@@ -78,9 +78,14 @@ class ChunkTokens:
         return type(tokenizer) is Tokenizer and set(attrs) <= set(TOKEN_ATTRS)
 
     def _clear(self) -> None:
-        self.chunks: dict[str, int] = {}
+        self.count = 0
+        # chunk numbers by a hash of their characters: open addressing, at most half full
+        self.keys = np.zeros(2048, dtype=np.uint64)
+        self.slots = np.zeros(2048, dtype=np.int64)
+        self.chars_ptr = np.zeros(1025, dtype=np.int64)  # each chunk's characters
+        self.chars = np.zeros(8192, dtype=np.uint32)
         self.chunk_len = np.zeros(1024, dtype=np.int64)
-        self.chunk_ptr = np.zeros(1025, dtype=np.int64)
+        self.chunk_ptr = np.zeros(1025, dtype=np.int64)  # each chunk's tokens
         self.edges = np.zeros((1024, 5), dtype=np.uint64)
         self.tok_orth = np.zeros(2048, dtype=np.uint64)
         self.tok_off = np.zeros(2048, dtype=np.int64)
@@ -98,8 +103,7 @@ class ChunkTokens:
         lengths = np.zeros(len(texts), dtype=np.int64)
         safe = np.zeros(len(texts), dtype=bool)
         if chosen:
-            ids = self._ids(joined.split(" "))
-            counts = np.fromiter(map(str.count, chosen, repeat(" ")), np.int64, len(chosen)) + 1
+            ids, counts = self._ids(joined, chosen)
             own, found, ok = scan.kernels().chunk_tokens(
                 ids,
                 counts,
@@ -132,21 +136,35 @@ class ChunkTokens:
         own = np.concatenate(parts) if parts else own
         return own.astype(np.uint64, copy=False), lengths
 
-    def _ids(self, chunks: list[str]) -> np.ndarray:
-        """Each chunk's number in the table, tokenising the ones not seen before."""
-        ids = np.fromiter(map(self.chunks.get, chunks, repeat(-1)), np.int64, len(chunks))
-        if (ids < 0).any():
-            new = list(dict.fromkeys(c for c, i in zip(chunks, ids.tolist(), strict=True) if i < 0))
-            if len(self.chunks) + len(new) > self.MAX_CHUNKS:  # start again, with these chunks
+    def _ids(self, joined: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The chunks of ``texts`` (``joined`` by spaces): each one's number in the table,
+        tokenising the ones not seen before, and how many each text has."""
+        kernels = scan.kernels()
+        codes = code_points(joined)
+        lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+
+        def find():
+            return kernels.chunk_find(
+                codes, lengths, self.keys, self.slots, self.chars_ptr, self.chars
+            )
+
+        ids, starts, ends, counts = find()
+        missing = ids < 0
+        if missing.any():
+            spans = zip(starts[missing].tolist(), ends[missing].tolist(), strict=True)
+            new = list(dict.fromkeys(joined[a:b] for a, b in spans))
+            if self.count + len(new) > self.MAX_CHUNKS:  # start again, with these chunks
                 self._clear()
-                new = list(dict.fromkeys(chunks))
+                new = list(dict.fromkeys(joined.split(" ")))
             self._add(new)
-            ids = np.fromiter(map(self.chunks.get, chunks), np.int64, len(chunks))
-        return ids
+            ids, starts, ends, counts = find()
+        return ids, counts
 
     def _add(self, new: list[str]) -> None:
-        first = len(self.chunks)
-        count = first + len(new)
+        """Tokenise new chunks, each on its own, and put them in the table."""
+        kernels = scan.kernels()
+        first = self.count
+        count = self.count = first + len(new)
         orths, offsets, ptr, edges = [], [], [], []
         tokens = self.chunk_ptr[first]
         for chunk in new:
@@ -161,22 +179,41 @@ class ChunkTokens:
                 ends[0] in self.pair_seconds or ends[1] in self.pair_seconds
             )
             edges.append((*ends, may))
+        chars = code_points("".join(new))
         if count > len(self.chunk_len):
             size = 1 << count.bit_length()
             self.chunk_len = resized(self.chunk_len, size)
             self.chunk_ptr = resized(self.chunk_ptr, size + 1)
+            self.chars_ptr = resized(self.chars_ptr, size + 1)
             self.edges = resized(self.edges, size)
         if tokens > len(self.tok_orth):
             size = 1 << int(tokens).bit_length()
             self.tok_orth = resized(self.tok_orth, size)
             self.tok_off = resized(self.tok_off, size)
+        start = self.chars_ptr[first]
+        if start + len(chars) > len(self.chars):
+            self.chars = resized(self.chars, 1 << int(start + len(chars)).bit_length())
         self.chunk_len[first:count] = [len(chunk) for chunk in new]
+        self.chars_ptr[first + 1 : count + 1] = start + np.cumsum(self.chunk_len[first:count])
+        self.chars[start : start + len(chars)] = chars
         self.chunk_ptr[first + 1 : count + 1] = ptr
         self.edges[first:count] = np.array(edges, dtype=np.uint64).reshape(-1, 5)
         start = self.chunk_ptr[first]
         self.tok_orth[start:tokens] = np.array(orths, dtype=np.uint64)
         self.tok_off[start:tokens] = offsets
-        self.chunks.update(zip(new, range(first, count), strict=True))
+        if 2 * count > len(self.keys):  # a table twice the size, every chunk put in again
+            size = 1 << (2 * count).bit_length()
+            self.keys = np.zeros(size, dtype=np.uint64)
+            self.slots = np.zeros(size, dtype=np.int64)
+            first = 0
+        kernels.chunk_insert(self.keys, self.slots, self.chars_ptr, self.chars, first, count)
+
+
+def code_points(text: str) -> np.ndarray:
+    """A text's characters as numbers (bytes when it is ASCII, which Python knows at once)."""
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def is_plain(text: str) -> bool:

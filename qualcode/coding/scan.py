@@ -317,6 +317,79 @@ def word_matrix(own, rows, values, dense, token_cols, word_cols, width):
 
 
 @kernel
+def _chunk_hash(codes, start, end):
+    """FNV-1a of the code points ``codes[start:end]`` (never 0, which marks a free slot)."""
+    h = np.uint64(14695981039346656037)
+    for i in range(start, end):
+        h = (h ^ np.uint64(codes[i])) * np.uint64(1099511628211)
+    return h if h != 0 else np.uint64(1)
+
+
+@kernel
+def _chunk_at(codes, start, end, keys, slots, chars_ptr, chars):
+    """The number of the chunk ``codes[start:end]`` in the table of chunks, else -1."""
+    h = _chunk_hash(codes, start, end)
+    mask = np.uint64(keys.shape[0] - 1)
+    s = np.int64(h & mask)
+    while keys[s] != 0:
+        if keys[s] == h:
+            c = slots[s]
+            a = chars_ptr[c]
+            if chars_ptr[c + 1] - a == end - start:
+                same = True
+                for i in range(end - start):
+                    if chars[a + i] != codes[start + i]:
+                        same = False
+                        break
+                if same:
+                    return c
+        s = (s + 1) % keys.shape[0]
+    return -1
+
+
+@kernel
+def chunk_find(codes, lengths, keys, slots, chars_ptr, chars):
+    """Texts joined by single spaces (their code points ``codes``, ``lengths`` characters each),
+    split at their spaces: (each chunk's number in the table of chunks or -1, where it starts
+    and ends in ``codes``, chunks per text)."""
+    n = 1
+    for i in range(codes.shape[0]):
+        if codes[i] == 32:
+            n += 1
+    ids = np.empty(n, np.int64)
+    starts = np.empty(n, np.int64)
+    ends = np.empty(n, np.int64)
+    counts = np.zeros(lengths.shape[0], np.int64)
+    c = 0
+    position = 0
+    for t in range(lengths.shape[0]):
+        last = position + lengths[t]
+        start = position
+        for i in range(position, last + 1):
+            if i == last or codes[i] == 32:
+                ids[c] = _chunk_at(codes, start, i, keys, slots, chars_ptr, chars)
+                starts[c], ends[c] = start, i
+                c += 1
+                counts[t] += 1
+                start = i + 1
+        position = last + 1
+    return ids[:c], starts[:c], ends[:c], counts
+
+
+@kernel
+def chunk_insert(keys, slots, chars_ptr, chars, first, last):
+    """Put chunks first to last - 1 (their code points ``chars[chars_ptr[c]:chars_ptr[c + 1]]``,
+    not in the table yet) in the table."""
+    mask = np.uint64(keys.shape[0] - 1)
+    for c in range(first, last):
+        s = np.int64(_chunk_hash(chars, chars_ptr[c], chars_ptr[c + 1]) & mask)
+        while keys[s] != 0:
+            s = (s + 1) % keys.shape[0]
+        keys[s] = _chunk_hash(chars, chars_ptr[c], chars_ptr[c + 1])
+        slots[s] = c
+
+
+@kernel
 def chunk_tokens(
     ids, counts, chunk_len, chunk_ptr, tok_orth, tok_off, edges, pairs, width, idx, sent
 ):
