@@ -9,9 +9,11 @@ respondent sentences in which the rules find a code (so the text is dense with c
 stripped of all punctuation but apostrophes and word-internal hyphens, and run together into turns
 of 20 to 180 words (seeded), --words in all; then one turn of --single words on its own.
 
-Prints words per second for `spacy.blank("en")` tokenisation, for RuleCoder.predict (tokeniser,
-lookup lemmatiser, pattern matching, negation), and for the whole `qualcode code --kind rules`
-command (reading segments from the store and writing codings), each the best of --repeats.
+Prints words per second for `spacy.blank("en")` tokenisation, for the same tokens read chunk by
+chunk as the rule coder reads them (``qualcode.coding.chunks``: no Doc made), for
+RuleCoder.predict (tokens, pattern matching, negation, evidence), and for the whole
+`qualcode code --kind rules` command (reading segments from the store and writing codings), each
+the best of --repeats.
 """
 
 from __future__ import annotations
@@ -92,12 +94,24 @@ def demo_texts(copies: int, interviews_only: bool = False) -> list[str]:
     ] * copies
 
 
+def chunk_tokens_only(coder: RuleCoder, texts: list[str]) -> None:
+    """The rule coder's own tokenising: spaCy's tokens read chunk by chunk, batch by batch."""
+    for first in range(0, len(texts), coder.batch_size):
+        coder.chunks_.batch(texts[first : first + coder.batch_size])
+
+
 def compare(label: str, texts: list[str], coder: RuleCoder, blank, repeats: int) -> None:
     words = sum(len(t.split()) for t in texts)
     tokenise = best_of(repeats, lambda: tokenise_only(blank, texts))
     rules = best_of(repeats, lambda: coder.predict(texts))
     print(f"{label}: {len(texts):,} segments, {words:,} words")
     print(f"  spacy.blank('en') tokenisation: {tokenise:.3f} s, {words / tokenise:,.0f} words/s")
+    if coder.chunks_ is not None:
+        chunks = best_of(repeats, lambda: chunk_tokens_only(coder, texts))
+        print(
+            f"  the same tokens chunk by chunk: {chunks:.3f} s, {words / chunks:,.0f} words/s "
+            "(the coder's own tokenising, no Doc made)"
+        )
     print(f"  RuleCoder.predict:              {rules:.3f} s, {words / rules:,.0f} words/s")
     print(f"  rules / tokenisation throughput: {tokenise / rules:.2f}")
 

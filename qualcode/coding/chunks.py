@@ -1,20 +1,22 @@
-"""spaCy's tokens of plain-spaced text, put together chunk by chunk, without making Docs.
+"""spaCy's tokens of a text, put together chunk by chunk, without making Docs.
 
-spaCy's tokeniser splits a text at its spaces into chunks and tokenises each chunk on its own
-(by its cache of chunks seen, else by prefixes, suffixes, infixes and special cases); most of
-its time on survey answers and long turns goes on making the Doc and its tokens, not on
-splitting. The rule coder needs of a text only each token's ORTH id, its offset and where the
-text starts, so for a text whose only whitespace is single spaces (no newline, tab, double or
-leading space: ``plain``) ``ChunkTokens`` splits it at its spaces in C (``str.split``), looks
-each chunk up in a table of chunks seen (tokenised once, by the same spaCy tokeniser, on its
-own) and puts the text's tokens together in compiled code (``scan.chunk_tokens``).
+spaCy's tokeniser splits a text into runs of non-space and of whitespace (a single space after
+a word belongs to the word) and tokenises each run on its own (from its cache of runs seen,
+else by prefixes, suffixes, infixes and special cases); most of its time on survey answers and
+long turns goes on making the Doc and its tokens, not on splitting. The rule coder needs of a
+text only each token's ORTH id, its offset and where the text starts, so ``ChunkTokens`` does
+the same in compiled code on a batch's characters: it splits them into those runs (chunks),
+looks each chunk up in a table of chunks seen, by a hash of its characters, then compared in
+full (``scan.chunk_find``; a chunk not seen before is tokenised by the same spaCy tokeniser, on
+its own), and puts the texts' tokens together from the chunks' (``scan.chunk_tokens``).
+``benchmarks/rules_speed.py`` prints how much faster than spaCy making Docs this is.
 
-One thing in spaCy's tokeniser looks across spaces: after tokenising, it looks for its special
+One thing in spaCy's tokeniser looks past a chunk: after tokenising, it looks for its special
 cases (``"a.m."``, ``":("``...) as runs of tokens in the whole Doc, and the runs it finds may
 reach over a space (then it leaves the tokens split otherwise than chunk by chunk). A text where
 two chunks meet on tokens that stand side by side in a special case is therefore tokenised by
-spaCy itself, as is every text that is not plain. A test checks the tokens equal spaCy's on the
-demo corpus and on made-up text full of special cases split by spaces.
+spaCy itself. A test checks the tokens equal spaCy's on the demo corpus, odd text and made-up
+text full of special cases split by spaces, newlines and other whitespace.
 """
 
 from __future__ import annotations
@@ -84,7 +86,6 @@ class ChunkTokens:
         self.slots = np.zeros(2048, dtype=np.int64)
         self.chars_ptr = np.zeros(1025, dtype=np.int64)  # each chunk's characters
         self.chars = np.zeros(8192, dtype=np.uint32)
-        self.chunk_len = np.zeros(1024, dtype=np.int64)
         self.chunk_ptr = np.zeros(1025, dtype=np.int64)  # each chunk's tokens
         self.edges = np.zeros((1024, 5), dtype=np.uint64)
         self.tok_orth = np.zeros(2048, dtype=np.uint64)
@@ -92,33 +93,21 @@ class ChunkTokens:
 
     def batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(every token's ORTH and columns, the texts' one after another; tokens per text)."""
-        joined = " ".join(texts)
-        if is_plain(joined):  # then so is every text (an empty one would leave two spaces)
-            plain, chosen = slice(None), texts
-        else:
-            plain = [i for i, text in enumerate(texts) if is_plain(text)]
-            chosen = [texts[i] for i in plain]
-            joined = " ".join(chosen)
-        own = np.zeros((0, self.width), dtype=np.uint64)
-        lengths = np.zeros(len(texts), dtype=np.int64)
-        safe = np.zeros(len(texts), dtype=bool)
-        if chosen:
-            ids, counts = self._ids(joined, chosen)
-            own, found, ok = scan.kernels().chunk_tokens(
-                ids,
-                counts,
-                self.chunk_len,
-                self.chunk_ptr,
-                self.tok_orth,
-                self.tok_off,
-                self.edges,
-                self.pairs,
-                self.width,
-                self.idx,
-                self.sent,
-            )
-            lengths[plain] = found
-            safe[plain] = ok
+        joined = "".join(texts)
+        ids, offsets, counts = self._chunks(joined, texts)
+        own, lengths, safe = scan.kernels().chunk_tokens(
+            ids,
+            offsets,
+            counts,
+            self.chunk_ptr,
+            self.tok_orth,
+            self.tok_off,
+            self.edges,
+            self.pairs,
+            self.width,
+            self.idx,
+            self.sent,
+        )
         if safe.all():
             return own, lengths
         # Put the texts spaCy tokenises itself in their places.
@@ -133,12 +122,11 @@ class ChunkTokens:
                 columns[0, self.sent] = 1  # see TOKEN_ATTRS
             parts.append(columns)
             lengths[i] = len(doc)
-        own = np.concatenate(parts) if parts else own
-        return own.astype(np.uint64, copy=False), lengths
+        return np.concatenate(parts).astype(np.uint64, copy=False), lengths
 
-    def _ids(self, joined: str, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The chunks of ``texts`` (``joined`` by spaces): each one's number in the table,
-        tokenising the ones not seen before, and how many each text has."""
+    def _chunks(self, joined: str, texts: list[str]) -> tuple[np.ndarray, ...]:
+        """The chunks of ``texts`` (``joined``): each one's number in the table (tokenising the
+        ones not seen before), where it starts in its text, and how many each text has."""
         kernels = scan.kernels()
         codes = code_points(joined)
         lengths = np.fromiter(map(len, texts), np.int64, len(texts))
@@ -148,17 +136,17 @@ class ChunkTokens:
                 codes, lengths, self.keys, self.slots, self.chars_ptr, self.chars
             )
 
-        ids, starts, ends, counts = find()
+        ids, starts, ends, offsets, counts = find()
         missing = ids < 0
         if missing.any():
-            spans = zip(starts[missing].tolist(), ends[missing].tolist(), strict=True)
-            new = list(dict.fromkeys(joined[a:b] for a, b in spans))
+            spans = np.stack((starts, ends), axis=1)
+            new = list(dict.fromkeys(joined[a:b] for a, b in spans[missing].tolist()))
             if self.count + len(new) > self.MAX_CHUNKS:  # start again, with these chunks
                 self._clear()
-                new = list(dict.fromkeys(joined.split(" ")))
+                new = list(dict.fromkeys(joined[a:b] for a, b in spans.tolist()))
             self._add(new)
-            ids, starts, ends, counts = find()
-        return ids, counts
+            ids, starts, ends, offsets, counts = find()
+        return ids, offsets, counts
 
     def _add(self, new: list[str]) -> None:
         """Tokenise new chunks, each on its own, and put them in the table."""
@@ -174,15 +162,17 @@ class ChunkTokens:
             offsets += [token.idx for token in doc]
             tokens += len(doc)
             ptr.append(tokens)
+            if not len(doc) or not len(split):  # (never seen: spaCy makes a token of any run)
+                edges.append((0, 0, 0, 0, 3))
+                continue
             ends = (doc[0].orth, split[0].orth, doc[-1].orth, split[-1].orth)
             may = (ends[2] in self.pair_firsts or ends[3] in self.pair_firsts) + 2 * (
                 ends[0] in self.pair_seconds or ends[1] in self.pair_seconds
             )
             edges.append((*ends, may))
         chars = code_points("".join(new))
-        if count > len(self.chunk_len):
+        if count + 1 > len(self.chunk_ptr):
             size = 1 << count.bit_length()
-            self.chunk_len = resized(self.chunk_len, size)
             self.chunk_ptr = resized(self.chunk_ptr, size + 1)
             self.chars_ptr = resized(self.chars_ptr, size + 1)
             self.edges = resized(self.edges, size)
@@ -193,8 +183,7 @@ class ChunkTokens:
         start = self.chars_ptr[first]
         if start + len(chars) > len(self.chars):
             self.chars = resized(self.chars, 1 << int(start + len(chars)).bit_length())
-        self.chunk_len[first:count] = [len(chunk) for chunk in new]
-        self.chars_ptr[first + 1 : count + 1] = start + np.cumsum(self.chunk_len[first:count])
+        self.chars_ptr[first + 1 : count + 1] = start + np.cumsum([len(chunk) for chunk in new])
         self.chars[start : start + len(chars)] = chars
         self.chunk_ptr[first + 1 : count + 1] = ptr
         self.edges[first:count] = np.array(edges, dtype=np.uint64).reshape(-1, 5)
@@ -214,15 +203,3 @@ def code_points(text: str) -> np.ndarray:
     if text.isascii():
         return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-
-
-def is_plain(text: str) -> bool:
-    """Whether a text's only whitespace is single spaces between words: no other whitespace (no
-    whitespace but the space is printable), no two spaces together, none at either end."""
-    return (
-        bool(text)
-        and text.isprintable()
-        and "  " not in text
-        and text[0] != " "
-        and text[-1] != " "
-    )

@@ -348,32 +348,64 @@ def _chunk_at(codes, start, end, keys, slots, chars_ptr, chars):
 
 
 @kernel
+def _is_space(c):
+    """Whether the code point is whitespace (Python's ``str.isspace``, as spaCy's tokeniser
+    splits)."""
+    return (
+        c == 32
+        or 9 <= c <= 13
+        or 28 <= c <= 31
+        or c == 0x85
+        or c == 0xA0
+        or c == 0x1680
+        or 0x2000 <= c <= 0x200A
+        or c == 0x2028
+        or c == 0x2029
+        or c == 0x202F
+        or c == 0x205F
+        or c == 0x3000
+    )
+
+
+@kernel
 def chunk_find(codes, lengths, keys, slots, chars_ptr, chars):
-    """Texts joined by single spaces (their code points ``codes``, ``lengths`` characters each),
-    split at their spaces: (each chunk's number in the table of chunks or -1, where it starts
-    and ends in ``codes``, chunks per text)."""
-    n = 1
-    for i in range(codes.shape[0]):
-        if codes[i] == 32:
-            n += 1
+    """Texts one after another (their code points ``codes``, ``lengths`` characters each), split
+    as spaCy's tokeniser splits them: into runs of non-space and of whitespace; a whitespace
+    run is a chunk too, less its first character when that is a space after a word. Gives
+    (each chunk's number in the table of chunks or -1, where it starts and ends in ``codes``,
+    where it starts in its text, chunks per text)."""
+    n = 0
+    position = 0
+    for t in range(lengths.shape[0]):
+        last = position + lengths[t]
+        for i in range(position, last):
+            if i == position or _is_space(codes[i]) != _is_space(codes[i - 1]):
+                n += 1
+        position = last
     ids = np.empty(n, np.int64)
     starts = np.empty(n, np.int64)
     ends = np.empty(n, np.int64)
+    offsets = np.empty(n, np.int64)
     counts = np.zeros(lengths.shape[0], np.int64)
     c = 0
     position = 0
     for t in range(lengths.shape[0]):
         last = position + lengths[t]
-        start = position
-        for i in range(position, last + 1):
-            if i == last or codes[i] == 32:
-                ids[c] = _chunk_at(codes, start, i, keys, slots, chars_ptr, chars)
-                starts[c], ends[c] = start, i
+        i = position
+        while i < last:
+            space = _is_space(codes[i])
+            j = i + 1
+            while j < last and _is_space(codes[j]) == space:
+                j += 1
+            start = i + 1 if space and codes[i] == 32 and i > position else i
+            if start < j:
+                ids[c] = _chunk_at(codes, start, j, keys, slots, chars_ptr, chars)
+                starts[c], ends[c], offsets[c] = start, j, start - position
                 c += 1
                 counts[t] += 1
-                start = i + 1
-        position = last + 1
-    return ids[:c], starts[:c], ends[:c], counts
+            i = j
+        position = last
+    return ids[:c], starts[:c], ends[:c], offsets[:c], counts
 
 
 @kernel
@@ -391,13 +423,13 @@ def chunk_insert(keys, slots, chars_ptr, chars, first, last):
 
 @kernel
 def chunk_tokens(
-    ids, counts, chunk_len, chunk_ptr, tok_orth, tok_off, edges, pairs, width, idx, sent
+    ids, offsets, counts, chunk_ptr, tok_orth, tok_off, edges, pairs, width, idx, sent
 ):
-    """The tokens of texts given as chunk ids (``counts`` chunks each, in order): (each token's
-    ORTH and own columns, ``width`` in all: the ORTH in column 0, its offset in the text in
-    column ``idx`` and 1 at each text's first token in column ``sent``, where either is >= 0;
-    tokens per text; whether each text is safe, no chunk boundary in it joining two tokens that
-    spaCy's special cases join).
+    """The tokens of texts given as chunks (``chunk_find``: their numbers, where each starts in
+    its text, ``counts`` chunks per text): (each token's ORTH and own columns, ``width`` in all:
+    the ORTH in column 0, its offset in the text in column ``idx`` and 1 at each text's first
+    token in column ``sent``, where either is >= 0; tokens per text; whether each text is safe,
+    no two chunks in it meeting on tokens that spaCy's special cases join).
 
     ``edges[c]``: a chunk's first and last tokens as its tokeniser and as the affixes alone
     split it, and whether its last tokens may start such a pair (1) and its first end one (2);
@@ -413,7 +445,6 @@ def chunk_tokens(
     k = 0
     for t in range(counts.shape[0]):
         first = row
-        position = 0
         for j in range(counts[t]):
             c = ids[k]
             if (
@@ -423,14 +454,12 @@ def chunk_tokens(
                 and _joined(edges[ids[k - 1]], edges[c], firsts, pairs)
             ):
                 safe[t] = False
-            k += 1
             for q in range(chunk_ptr[c], chunk_ptr[c + 1]):
                 own[row, 0] = tok_orth[q]
+                if idx >= 0:
+                    own[row, idx] = offsets[k] + tok_off[q]
                 row += 1
-            if idx >= 0:
-                for q in range(chunk_ptr[c], chunk_ptr[c + 1]):
-                    own[row - chunk_ptr[c + 1] + q, idx] = position + tok_off[q]
-            position += chunk_len[c] + 1
+            k += 1
         if sent >= 0 and row > first:
             own[first, sent] = 1
         lengths[t] = row - first
