@@ -8,6 +8,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 from spacy.matcher import Matcher
 
@@ -297,6 +299,39 @@ def test_tokens_read_chunk_by_chunk_are_spacys(shipped, monkeypatch):
     own, lengths = chunks.batch(differ)
     assert own[:, 0].tolist() == [t.orth for text in differ for t in tokenizer(text)]
     assert own[:, 2].tolist() == [t.idx for text in differ for t in tokenizer(text)]
+
+
+# Characters that make spaCy's tokeniser work: whitespace of every kind, punctuation that it
+# splits off or keeps (special cases, URLs, emoticons), letters outside ASCII, an emoji.
+TRICKY = list(" \n\t\r\xa0\u2028\u3000.,;:!?()[]'\"-/@#$%&*_~<>^=+") + list("aAbnt0é中😀’—…")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(
+        st.lists(
+            st.one_of(st.sampled_from(TRICKY), st.sampled_from(["a.m.", ":(", "n't", "e.g."])),
+            max_size=30,
+        ).map("".join),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_chunk_tokens_equal_spacys_on_any_text(shipped_rules_tokenizer, texts):
+    """On any text made of characters spaCy's tokeniser treats specially, the tokens read
+    chunk by chunk are spaCy's (ORTH and offsets; a start at each text's first token)."""
+    tokenizer = shipped_rules_tokenizer
+    own, lengths = ChunkTokens(tokenizer, ["SENT_START", "IDX"]).batch(texts)
+    docs = [tokenizer(text) for text in texts]
+    assert lengths.tolist() == [len(doc) for doc in docs]
+    assert own[:, 0].tolist() == [t.orth for doc in docs for t in doc]
+    assert own[:, 2].tolist() == [t.idx for doc in docs for t in doc]
+    assert own[:, 1].tolist() == [int(t.i == 0) for doc in docs for t in doc]
+
+
+@pytest.fixture(scope="module")
+def shipped_rules_tokenizer(rules):
+    return rules.nlp_.tokenizer
 
 
 def test_rules_code_the_same_with_and_without_docs(rules, shipped):
