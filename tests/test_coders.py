@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from qualcode.coding.matching import PatternIndex, WordTable
 from qualcode.coding.model import ModelCoder
 from qualcode.coding.negation import mark_negation
 from qualcode.coding.nlp import lemma_forms
-from qualcode.coding.rules import RuleCoder
+from qualcode.coding.rules import CODING, RuleCoder
 from qualcode.coding.training import default_units
 
 
@@ -384,6 +385,23 @@ def test_coding_leaves_nothing_for_the_cycle_collector(shipped):
     assert sum(len(r) for r in results) > 500
     rules.predict(texts[:3])
     assert gc.isenabled()
+
+
+def test_one_rule_coder_codes_at_a_time(rules):
+    """Coding changes the coder's tables of words and chunks seen, so two threads coding with
+    one coder (a Dask worker with several threads) take turns (``rules.CODING``): a thread
+    that codes while the lock is held waits, then gives the same codes as coding alone."""
+    texts = ["We pooled the budgets.", "Nobody shares the risk :( on paper."]
+    alone = rules.predict(texts)
+    out = []
+    worker = threading.Thread(target=lambda: out.append(rules.predict(texts)))
+    with CODING:
+        worker.start()
+        worker.join(timeout=1)
+        assert worker.is_alive()  # waiting for the lock
+        assert not out
+    worker.join()
+    assert [list(r) for r in out[0]] == [list(r) for r in alone]
 
 
 def test_evidence_is_stored_as_json_dumps_writes_it(rules, shipped):

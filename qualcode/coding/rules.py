@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from itertools import islice, pairwise, repeat
@@ -30,6 +31,14 @@ BASE_CONFIDENCE = 0.6
 # pooled budget", "if only we shared records", "on paper it's a pooled budget") is evidence of
 # its paired barrier, with less certainty.
 FLIP_CONFIDENCE = 0.5
+
+
+# One rule coder codes at a time in a process. Coding changes the coder's tables (the words and
+# chunks seen), the pipeline's enabled components and the cycle collector's state, none of which
+# may be shared by two threads at once (a Dask worker with several threads runs several batches
+# on the one coder it was sent); the compiled code and spaCy hold Python's lock anyway, so
+# threads lose nothing by waiting.
+CODING = threading.Lock()
 
 
 @contextmanager
@@ -151,7 +160,7 @@ class RuleCoder(BaseEstimator):
         texts = segment_texts(list(segments))
         results: list[RuleResult] = []
         whys: dict[Any, str] = {}  # reasons already put in words, this run
-        with self.nlp_.select_pipes(disable=self._skipped()), collector_paused():
+        with CODING, self.nlp_.select_pipes(disable=self._skipped()), collector_paused():
             if self.chunks_ is not None:  # spaCy's tokens, without making Docs
                 for first in range(0, len(texts), self.batch_size):
                     batch = texts[first : first + self.batch_size]
