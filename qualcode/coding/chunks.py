@@ -127,25 +127,26 @@ class ChunkTokens:
     def _chunks(self, joined: str, texts: list[str]) -> tuple[np.ndarray, ...]:
         """The chunks of ``texts`` (``joined``): each one's number in the table (tokenising the
         ones not seen before), where it starts in its text, and how many each text has."""
-        kernels = scan.kernels()
         codes = code_points(joined)
         lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-
-        def find():
-            return kernels.chunk_find(
-                codes, lengths, self.keys, self.slots, self.chars_ptr, self.chars
-            )
-
-        ids, starts, ends, offsets, counts = find()
+        ids, starts, ends, offsets, counts = scan.kernels().chunk_find(
+            codes, lengths, self.keys, self.slots, self.chars_ptr, self.chars
+        )
         missing = ids < 0
         if missing.any():
-            spans = np.stack((starts, ends), axis=1)
-            new = list(dict.fromkeys(joined[a:b] for a, b in spans[missing].tolist()))
-            if self.count + len(new) > self.MAX_CHUNKS:  # start again, with these chunks
+            chunks = [
+                joined[a:b]
+                for a, b in zip(starts[missing].tolist(), ends[missing].tolist(), strict=True)
+            ]
+            new = list(dict.fromkeys(chunks))
+            if self.count + len(new) > self.MAX_CHUNKS:  # start again, with this batch's chunks
                 self._clear()
-                new = list(dict.fromkeys(joined[a:b] for a, b in spans.tolist()))
+                missing[:] = True
+                chunks = [joined[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+                new = list(dict.fromkeys(chunks))
+            number = {chunk: self.count + i for i, chunk in enumerate(new)}
             self._add(new)
-            ids, starts, ends, offsets, counts = find()
+            ids[missing] = [number[chunk] for chunk in chunks]
         return ids, offsets, counts
 
     def _add(self, new: list[str]) -> None:

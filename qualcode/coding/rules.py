@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice, pairwise, repeat
 from typing import Any
@@ -161,29 +161,35 @@ class RuleCoder(BaseEstimator):
         results: list[RuleResult] = []
         whys: dict[Any, str] = {}  # reasons already put in words, this run
         with CODING, self.nlp_.select_pipes(disable=self._skipped()), collector_paused():
-            if self.chunks_ is not None:  # spaCy's tokens, without making Docs
-                for first in range(0, len(texts), self.batch_size):
-                    batch = texts[first : first + self.batch_size]
-                    results += self._code_batch([], self.chunks_.batch(batch), batch, whys)
-                    if progress:
-                        progress(len(batch))
-                return results
-            # With no component left to run, the tokenizer alone makes the same Docs.
-            pipe = self.nlp_.pipe if self.nlp_.pipe_names else self.nlp_.tokenizer.pipe
-            docs = pipe(texts, batch_size=self.batch_size)
-            table = self.matcher_.words()
-            keep = len(self.matcher_.fallback) > 0  # only spaCy's Matcher needs the Docs kept
-            for first in range(0, len(texts), self.batch_size):
-                own, kept = [], []
-                for doc in islice(docs, self.batch_size):
-                    own.append(table.own(doc))
-                    if keep:
-                        kept.append(doc)
-                batch = texts[first : first + len(own)]
-                results += self._code_batch(kept, table.stack(own), batch, whys)
+            for kept, own, batch in self._batches(texts):
+                results += self._code_batch(kept, own, batch, whys)
                 if progress:
-                    progress(len(own))
+                    progress(len(batch))
         return results
+
+    def _batches(
+        self, texts: list[str]
+    ) -> Iterator[tuple[list[Doc], tuple[numpy.ndarray, numpy.ndarray], list[str]]]:
+        """The texts a batch at a time, with their tokens' own columns and counts: read chunk by
+        chunk when coding needs no Doc (``chunks_``), else from the Docs spaCy makes, which are
+        kept only when spaCy's Matcher has patterns to run on them."""
+        if self.chunks_ is not None:
+            for first in range(0, len(texts), self.batch_size):
+                batch = texts[first : first + self.batch_size]
+                yield [], self.chunks_.batch(batch), batch
+            return
+        # With no component left to run, the tokenizer alone makes the same Docs.
+        pipe = self.nlp_.pipe if self.nlp_.pipe_names else self.nlp_.tokenizer.pipe
+        docs = pipe(texts, batch_size=self.batch_size)
+        table = self.matcher_.words()
+        keep = len(self.matcher_.fallback) > 0
+        for first in range(0, len(texts), self.batch_size):
+            own, kept = [], []
+            for doc in islice(docs, self.batch_size):
+                own.append(table.own(doc))
+                if keep:
+                    kept.append(doc)
+            yield kept, table.stack(own), texts[first : first + len(own)]
 
     def _skipped(self) -> list[str]:
         """The pipeline's components that coding skips. Clauses are bounded by punctuation and
@@ -217,9 +223,8 @@ class RuleCoder(BaseEstimator):
         texts: list[str],
         whys: dict[Any, str],
     ) -> list[RuleResult]:
-        """Code a batch of texts, given their tokens' own columns and counts (``WordTable.stack``
-        or ``ChunkTokens.batch``; the Docs themselves only when spaCy's Matcher has patterns), in
-        compiled passes
+        """Code a batch of texts, given their tokens' own columns and counts (``_batches``; the
+        Docs themselves only when spaCy's Matcher has patterns), in compiled passes
         (``qualcode.coding.scan``): match, put each match in its context, merge; then put the
         codes, evidence and reasons into Assignments."""
         index = self.matcher_

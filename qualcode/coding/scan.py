@@ -311,9 +311,10 @@ def word_matrix(own, rows, values, dense, token_cols, word_cols, width):
     return mat, out
 
 
-# -- tokens by whitespace chunk ---------------------------------------------------------------
-# ``qualcode.coding.chunks``: the tokens of text whose only whitespace is single spaces, put
-# together from each chunk's tokens (its tokens, their ORTH ids and offsets in the chunk).
+# -- tokens by chunk ---------------------------------------------------------------------------
+# ``qualcode.coding.chunks``: a text's tokens put together from its chunks' (runs of non-space
+# and of whitespace, as spaCy's tokeniser splits them), each chunk's tokens kept in a table by
+# a hash of its characters: their ORTH ids and offsets in the chunk.
 
 
 @kernel
@@ -414,10 +415,11 @@ def chunk_insert(keys, slots, chars_ptr, chars, first, last):
     not in the table yet) in the table."""
     mask = np.uint64(keys.shape[0] - 1)
     for c in range(first, last):
-        s = np.int64(_chunk_hash(chars, chars_ptr[c], chars_ptr[c + 1]) & mask)
+        h = _chunk_hash(chars, chars_ptr[c], chars_ptr[c + 1])
+        s = np.int64(h & mask)
         while keys[s] != 0:
             s = (s + 1) % keys.shape[0]
-        keys[s] = _chunk_hash(chars, chars_ptr[c], chars_ptr[c + 1])
+        keys[s] = h
         slots[s] = c
 
 
